@@ -1,0 +1,3 @@
+//! Narrators (offline, LLM) and output validation.
+
+pub mod schema;
