@@ -1,3 +1,5 @@
-//! Context building: evidence selection and the narrator's input types.
+//! Context stage: evidence selection, injection screening and the narrator's input types.
 
+pub mod build;
+pub mod injection;
 pub mod types;

@@ -1,0 +1,361 @@
+//! The stateful core shared by `replay` and `run`: decode → dedup → event-time admission →
+//! entity state → triggers → coalescing → case contexts.
+//!
+//! [`Engine`] is synchronous and single-writer: the same rows in the same order give the same
+//! cases, byte for byte. It never narrates; it hands out [`Emitted`] items (case contexts and
+//! dead letters) that the caller narrates and delivers. Duplicate rows (same evidence id) are
+//! dropped before they touch state; late rows feed baselines only; rows too far ahead are parked.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use moka::sync::Cache;
+use serde_json::{Map, Value};
+
+use crate::config::engine::{ContextConfig, StateConfig, TriggerConfig, WindowConfig};
+use crate::context::build::{self, Inputs};
+use crate::context::types::CaseContext;
+use crate::decode::event::{Decoded, Event, Origin};
+use crate::decode::{self, Outcome as DecodeOutcome};
+use crate::entity::clock::{Admission, EventClock};
+use crate::entity::directory::Directory;
+use crate::entity::keys::EntityKey;
+use crate::entity::state::{EntityStore, lock};
+use crate::pipeline::apply;
+use crate::pipeline::stats::Stats;
+use crate::sink::dead_letter::DeadLetter;
+use crate::trigger::coalesce::{Added, Coalescer, ReadyCase};
+use crate::trigger::scope::Scope;
+
+/// Settings of the stateful stages.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    /// Workspace id written into window ids when rows carry none.
+    pub tenant: String,
+    pub window: WindowConfig,
+    pub state: StateConfig,
+    pub triggers: TriggerConfig,
+    pub scope: crate::config::engine::ScopeConfig,
+    pub context: ContextConfig,
+}
+
+/// What the engine hands to the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Emitted {
+    Case(Box<CaseContext>),
+    Dead(DeadLetter),
+}
+
+pub struct Engine {
+    pub(crate) cfg: EngineSettings,
+    scope: Scope,
+    /// Evidence ids already seen; bounded, so very old duplicates may pass (they then only
+    /// re-feed a baseline and coalesce into an existing case).
+    dedup: Cache<String, ()>,
+    pub(crate) directory: Directory,
+    pub(crate) store: EntityStore,
+    clock: EventClock,
+    pub(crate) coalescer: Coalescer,
+    /// Rows parked for clock skew, in time order.
+    parked: Vec<(DateTime<Utc>, Origin, Decoded)>,
+    /// Entities with an open download day, for the daily bulk-download rule.
+    pub(crate) download_days: BTreeMap<EntityKey, NaiveDate>,
+    last_day_sweep: Option<NaiveDate>,
+    tenant_seen: Option<String>,
+    pub(crate) stats: Stats,
+}
+
+impl Engine {
+    pub fn new(cfg: EngineSettings) -> Self {
+        let w = &cfg.window;
+        Engine {
+            scope: Scope::new(&cfg.scope),
+            dedup: Cache::new(cfg.state.dedup_capacity),
+            directory: Directory::default(),
+            store: EntityStore::new(cfg.state.budget_bytes),
+            clock: EventClock::new(
+                w.allowed_lateness(),
+                Duration::seconds(w.max_skew_secs),
+                w.skew_confirm,
+            ),
+            coalescer: Coalescer::new(w.clone()),
+            parked: Vec::new(),
+            download_days: BTreeMap::new(),
+            last_day_sweep: None,
+            tenant_seen: None,
+            stats: Stats::default(),
+            cfg,
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    pub fn watermark(&self) -> Option<DateTime<Utc>> {
+        self.clock.watermark()
+    }
+
+    /// Entities currently held.
+    pub fn entity_count(&self) -> u64 {
+        self.store.run_pending();
+        self.store.entity_count()
+    }
+
+    /// The recent events held for an entity key (`alex@contoso.com`, `oid:...`), in time order.
+    pub fn entity_events(&self, key: &EntityKey) -> Vec<Arc<Event>> {
+        self.store
+            .get(key)
+            .map(|h| lock(&h).events.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Feed one exported row.
+    pub fn ingest(&mut self, fields: &Map<String, Value>, origin: Origin, out: &mut Vec<Emitted>) {
+        let type_name = fields
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or("(none)");
+        Stats::bump(&mut self.stats.records_read, type_name);
+        if self.tenant_seen.is_none() {
+            if let Some(t) = fields.get("TenantId").and_then(Value::as_str) {
+                self.tenant_seen = Some(t.to_owned());
+            }
+        }
+        match decode::decode_record(fields) {
+            Ok(DecodeOutcome::Decoded(d)) => {
+                self.stats.decoded += 1;
+                self.ingest_decoded(d, origin, Some(fields), out);
+            }
+            Ok(DecodeOutcome::Ignored { type_name }) => {
+                Stats::bump(&mut self.stats.ignored_types, &type_name);
+            }
+            Err(e) => {
+                let raw = serde_json::to_string(fields).unwrap_or_default();
+                self.dead(e.reason.as_str(), e.detail, origin, raw, out);
+            }
+        }
+    }
+
+    /// Record input that never became a row (bad JSON line, bad CSV row...).
+    pub fn reject(
+        &mut self,
+        reason: &str,
+        detail: String,
+        origin: Origin,
+        raw: String,
+        out: &mut Vec<Emitted>,
+    ) {
+        self.dead(reason, detail, origin, raw, out);
+    }
+
+    fn dead(
+        &mut self,
+        reason: &str,
+        detail: String,
+        origin: Origin,
+        raw: String,
+        out: &mut Vec<Emitted>,
+    ) {
+        tracing::debug!(reason, %origin, detail = %detail, "dead letter");
+        Stats::bump(&mut self.stats.dead_letters, reason);
+        out.push(Emitted::Dead(DeadLetter::new(reason, detail, origin, raw)));
+    }
+
+    fn ingest_decoded(
+        &mut self,
+        d: Decoded,
+        origin: Origin,
+        fields: Option<&Map<String, Value>>,
+        out: &mut Vec<Emitted>,
+    ) {
+        match d {
+            Decoded::Identity(snap) => {
+                self.stats.identity_updates += 1;
+                apply::identity(self, *snap);
+            }
+            Decoded::Peer(row) => {
+                self.stats.peer_rows += 1;
+                self.directory.apply_peer(row);
+            }
+            Decoded::Event(ev) => {
+                if self.dedup.contains_key(&ev.evidence_id) {
+                    self.stats.duplicates_dropped += 1;
+                    return;
+                }
+                self.dedup.insert(ev.evidence_id.clone(), ());
+                for w in &ev.warnings {
+                    let kind = w.split_once('=').map_or(w.as_str(), |(k, _)| k);
+                    Stats::bump(&mut self.stats.parse_warnings, kind);
+                }
+                match self.clock.admit(ev.time) {
+                    Admission::OnTime => self.on_time(*ev, origin, fields, out),
+                    Admission::Late => self.late(*ev, origin, fields, out),
+                    Admission::Parked => {
+                        self.stats.clock_skew += 1;
+                        tracing::debug!(%origin, time = %ev.time, "record ahead of the watermark parked");
+                        let at = self.parked.partition_point(|(t, _, _)| *t <= ev.time);
+                        self.parked
+                            .insert(at, (ev.time, origin, Decoded::Event(ev)));
+                    }
+                }
+                self.release_parked(out);
+            }
+        }
+    }
+
+    fn on_time(
+        &mut self,
+        ev: Event,
+        origin: Origin,
+        fields: Option<&Map<String, Value>>,
+        out: &mut Vec<Emitted>,
+    ) {
+        match apply::event(self, ev, true) {
+            Ok(()) => {}
+            Err(reason) => self.unattributed(reason, origin, fields, out),
+        }
+        self.advance(out);
+    }
+
+    fn late(
+        &mut self,
+        ev: Event,
+        origin: Origin,
+        fields: Option<&Map<String, Value>>,
+        out: &mut Vec<Emitted>,
+    ) {
+        self.stats.late_records += 1;
+        let detail = format!(
+            "TimeGenerated {} is more than {} s behind the watermark {}; baselines updated, no window joined",
+            ev.time.to_rfc3339(),
+            self.cfg.window.allowed_lateness_secs,
+            self.clock
+                .watermark()
+                .map(|w| w.to_rfc3339())
+                .unwrap_or_default()
+        );
+        let raw = fields
+            .map(|f| serde_json::to_string(f).unwrap_or_default())
+            .unwrap_or_default();
+        if let Err(reason) = apply::event(self, ev, false) {
+            self.unattributed(reason, origin.clone(), fields, out);
+        }
+        self.dead("late_record", detail, origin, raw, out);
+    }
+
+    fn unattributed(
+        &mut self,
+        reason: &'static str,
+        origin: Origin,
+        fields: Option<&Map<String, Value>>,
+        out: &mut Vec<Emitted>,
+    ) {
+        self.stats.unattributed += 1;
+        let raw = fields
+            .map(|f| serde_json::to_string(f).unwrap_or_default())
+            .unwrap_or_default();
+        self.dead("unattributed", reason.to_owned(), origin, raw, out);
+    }
+
+    fn release_parked(&mut self, out: &mut Vec<Emitted>) {
+        let released = self.clock.release();
+        if released.is_empty() {
+            return;
+        }
+        let n = released.len().min(self.parked.len());
+        let batch: Vec<_> = self.parked.drain(..n).collect();
+        for (_, origin, d) in batch {
+            if let Decoded::Event(ev) = d {
+                self.on_time(*ev, origin, None, out);
+            }
+        }
+    }
+
+    /// Close download days and emit cases the watermark has passed.
+    fn advance(&mut self, out: &mut Vec<Emitted>) {
+        let Some(wm) = self.clock.watermark() else {
+            return;
+        };
+        let closable = (wm - self.cfg.window.allowed_lateness()).date_naive();
+        if self.last_day_sweep.is_none_or(|d| d < closable) {
+            self.last_day_sweep = Some(closable);
+            apply::close_download_days(self, Some(closable));
+        }
+        let ready = self.coalescer.ready(wm);
+        self.emit(ready, out);
+    }
+
+    /// End of input: release parked rows, close every day and emit every case.
+    pub fn finish(&mut self, out: &mut Vec<Emitted>) {
+        let parked: Vec<_> = self.parked.drain(..).collect();
+        for (t, origin, d) in parked {
+            self.clock.advance_to(t);
+            if let Decoded::Event(ev) = d {
+                self.on_time(*ev, origin, None, out);
+            }
+        }
+        apply::close_download_days(self, None);
+        let ready = self.coalescer.drain();
+        self.emit(ready, out);
+        self.store.run_pending();
+    }
+
+    /// Record a trigger in the coalescer and the counters.
+    pub(crate) fn trigger(&mut self, key: &EntityKey, hit: crate::trigger::hit::TriggerHit) {
+        Stats::bump(&mut self.stats.triggers, hit.kind.as_str());
+        tracing::debug!(entity = %key, kind = hit.kind.as_str(), time = %hit.time, "trigger");
+        match self.coalescer.add(key, hit) {
+            Added::Opened => {}
+            Added::Joined | Added::Revised => self.stats.coalesced += 1,
+        }
+    }
+
+    fn emit(&mut self, ready: Vec<ReadyCase>, out: &mut Vec<Emitted>) {
+        for case in ready {
+            let identity = self.directory.identity_for_key(&case.entity.id);
+            let (dept, groups) = identity.map_or((None, &[][..]), |i| {
+                (i.department.as_deref(), &i.groups[..])
+            });
+            if !self.scope.admits(&case.entity, dept, groups) {
+                self.stats.out_of_scope += 1;
+                continue;
+            }
+            let ctx = self.case_context(&case);
+            if case.version > 1 {
+                self.stats.revisions += 1;
+            } else {
+                self.stats.cases += 1;
+            }
+            out.push(Emitted::Case(Box::new(ctx)));
+        }
+    }
+
+    fn case_context(&self, case: &ReadyCase) -> CaseContext {
+        let tenant = self
+            .tenant_seen
+            .clone()
+            .unwrap_or_else(|| self.cfg.tenant.clone());
+        let handle = self.store.get(&case.entity);
+        let guard = handle.as_ref().map(lock);
+        let peer_keys = self.directory.peers_of(&case.entity.id);
+        let peers = apply::StorePeers::new(&self.store, &peer_keys, &case.entity);
+        let inputs = Inputs {
+            tenant: &tenant,
+            window: self.cfg.window.window(),
+            lookback: Duration::seconds(self.cfg.window.context_lookback_secs),
+            cfg: &self.cfg.context,
+            state: guard.as_deref(),
+            identity: self.directory.identity_for_key(&case.entity.id),
+            peer_keys: &peer_keys,
+            peers: &peers,
+            peer_lookback_days: self.cfg.triggers.peer_lookback_days,
+        };
+        build::build(case, &inputs)
+    }
+}

@@ -1,0 +1,305 @@
+//! `replay`: historical exports from files through the same stages as `run`.
+//!
+//! A reader thread walks and parses the inputs (event-time merge) and hands batches over a
+//! bounded channel; the calling thread runs the engine, narrates each case, validates the
+//! narrative and writes records and dead letters as JSON Lines. Output depends only on the
+//! input bytes and the configuration, never on timing.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::pipeline::engine::{Emitted, Engine};
+use crate::pipeline::narration::Narration;
+use crate::pipeline::stats::Stats;
+use crate::sink::jsonl::JsonlWriter;
+use crate::source::{ReplayOptions, SourceItem, open_replay};
+
+/// Rows handed from the reader thread to the engine at a time.
+const BATCH: usize = 512;
+/// Batches in flight between the reader and the engine (backpressure bound).
+const CHANNEL_BATCHES: usize = 16;
+
+/// What to replay and where to write.
+#[derive(Debug, Clone)]
+pub struct ReplayJob {
+    pub inputs: Vec<PathBuf>,
+    /// Records go here; `None` is stdout.
+    pub out: Option<PathBuf>,
+    /// Dead letters go here (created only when there is one).
+    pub dead_letters: PathBuf,
+    pub config: Config,
+    pub source: ReplayOptions,
+    pub progress: bool,
+}
+
+/// The end-of-run summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    pub stats: Stats,
+    pub files: usize,
+    pub bytes: u64,
+    pub entities: u64,
+    pub identities: usize,
+    pub elapsed_secs: f64,
+    pub records_per_sec: f64,
+    pub dead_letters_path: Option<String>,
+}
+
+/// Run a replay to completion.
+pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
+    let started = Instant::now();
+    let replay = open_replay(&job.inputs, &job.source).context("opening replay inputs")?;
+    let (files, total_bytes, bytes_read) =
+        (replay.files(), replay.total_bytes(), replay.bytes_counter());
+    tracing::info!(files, total_bytes, "replay started");
+
+    let (batch_tx, batch_rx) = mpsc::sync_channel::<Vec<SourceItem>>(CHANNEL_BATCHES);
+    let reader = std::thread::Builder::new()
+        .name("replay-reader".into())
+        .spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for item in replay {
+                batch.push(item);
+                if batch.len() == BATCH
+                    && batch_tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = batch_tx.send(batch);
+            }
+        })
+        .context("starting the reader thread")?;
+
+    let bar = progress_bar(job.progress, total_bytes);
+    let mut engine = Engine::new(crate::pipeline::settings(&job.config));
+    let mut narration = Narration::from_config(&job.config)?;
+    let mut output = Output::open(job)?;
+    let mut emitted = Vec::new();
+    for batch in batch_rx {
+        for item in batch {
+            match item {
+                SourceItem::Record(r) => engine.ingest(&r.fields, r.origin, &mut emitted),
+                SourceItem::Bad {
+                    origin,
+                    reason,
+                    raw,
+                } => engine.reject("invalid_input", reason, origin, raw, &mut emitted),
+            }
+        }
+        output.deliver(&mut emitted, &mut narration, engine_stats(&mut engine))?;
+        bar.set_position(bytes_read.load(Ordering::Relaxed));
+    }
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the replay reader thread panicked"))?;
+    engine.finish(&mut emitted);
+    output.deliver(&mut emitted, &mut narration, engine_stats(&mut engine))?;
+    output.flush()?;
+    bar.finish_and_clear();
+
+    let elapsed = started.elapsed();
+    let stats = engine.stats().clone();
+    let report = ReplayReport {
+        records_per_sec: per_sec(stats.total_read(), elapsed),
+        files,
+        bytes: total_bytes,
+        entities: engine.entity_count(),
+        identities: engine.directory().identities(),
+        elapsed_secs: elapsed.as_secs_f64(),
+        dead_letters_path: output.dead_path(),
+        stats,
+    };
+    tracing::info!(
+        records = report.stats.total_read(),
+        narratives = report.stats.narratives,
+        elapsed_secs = report.elapsed_secs,
+        "replay finished"
+    );
+    Ok(report)
+}
+
+fn engine_stats(engine: &mut Engine) -> &mut Stats {
+    &mut engine.stats
+}
+
+fn per_sec(n: u64, d: Duration) -> f64 {
+    let s = d.as_secs_f64();
+    if s > 0.0 { (n as f64 / s).round() } else { 0.0 }
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    let style = ProgressStyle::with_template(
+        "{spinner} replay [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// Where records and dead letters are written.
+struct Output {
+    records: JsonlWriter,
+    dead_path: PathBuf,
+    dead: Option<JsonlWriter>,
+    mode: String,
+}
+
+impl Output {
+    fn open(job: &ReplayJob) -> anyhow::Result<Self> {
+        Ok(Output {
+            records: JsonlWriter::open(job.out.as_deref())?,
+            dead_path: job.dead_letters.clone(),
+            dead: None,
+            mode: job.config.narrator.mode.clone(),
+        })
+    }
+
+    fn deliver(
+        &mut self,
+        emitted: &mut Vec<Emitted>,
+        narration: &mut Narration,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        for item in emitted.drain(..) {
+            match item {
+                Emitted::Case(ctx) => {
+                    let record = narration.narrate(&ctx, &self.mode, stats);
+                    self.records.write(&record)?;
+                }
+                Emitted::Dead(d) => {
+                    if self.dead.is_none() {
+                        self.dead = Some(JsonlWriter::open(Some(&self.dead_path))?);
+                    }
+                    if let Some(w) = self.dead.as_mut() {
+                        w.write(&d)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.records.flush()?;
+        if let Some(d) = self.dead.as_mut() {
+            d.flush()?;
+        }
+        Ok(())
+    }
+
+    fn dead_path(&self) -> Option<String> {
+        self.dead
+            .as_ref()
+            .map(|_| self.dead_path.display().to_string())
+    }
+}
+
+/// The human-readable summary printed after a replay.
+pub fn render_summary(r: &ReplayReport) -> String {
+    let s = &r.stats;
+    let mut out = String::new();
+    let line = |out: &mut String, text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        format!(
+            "replay: {} records from {} file(s) in {:.2} s ({} records/s)",
+            s.total_read(),
+            r.files,
+            r.elapsed_secs,
+            r.records_per_sec
+        ),
+    );
+    line(&mut out, "records read per table:".into());
+    for (table, n) in &s.records_read {
+        line(&mut out, format!("  {table:<34} {n:>9}"));
+    }
+    line(
+        &mut out,
+        format!("ignored tables: {}", join_counts(&s.ignored_types)),
+    );
+    let where_to = r
+        .dead_letters_path
+        .as_ref()
+        .map(|p| format!(" -> {p}"))
+        .unwrap_or_default();
+    line(
+        &mut out,
+        format!(
+            "dead letters: {} ({}){where_to}",
+            s.total_dead(),
+            join_counts(&s.dead_letters)
+        ),
+    );
+    line(
+        &mut out,
+        format!(
+            "duplicates dropped: {}, late records: {}, clock skew: {}, unattributed: {}",
+            s.duplicates_dropped, s.late_records, s.clock_skew, s.unattributed
+        ),
+    );
+    line(
+        &mut out,
+        format!("parse warnings: {}", join_counts(&s.parse_warnings)),
+    );
+    line(
+        &mut out,
+        format!(
+            "entities: {}, identities: {}, peer rows: {}",
+            r.entities, r.identities, s.peer_rows
+        ),
+    );
+    line(
+        &mut out,
+        format!(
+            "triggers: {} ({})",
+            s.total_triggers(),
+            join_counts(&s.triggers)
+        ),
+    );
+    line(
+        &mut out,
+        format!(
+            "coalesced: {}, cases: {}, revisions: {}, out of scope: {}",
+            s.coalesced, s.cases, s.revisions, s.out_of_scope
+        ),
+    );
+    line(
+        &mut out,
+        format!(
+            "narratives: {} ({}), repaired: {}",
+            s.narratives,
+            join_counts(&s.generators),
+            s.validation_repairs
+        ),
+    );
+    out
+}
+
+fn join_counts(m: &std::collections::BTreeMap<String, u64>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    m.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
