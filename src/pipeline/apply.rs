@@ -119,7 +119,7 @@ pub(crate) fn event(engine: &mut Engine, ev: Event, on_time: bool) -> Result<(),
     if !on_time {
         return Ok(());
     }
-    if hits.is_empty() && !engine.coalescer.late_evidence(&key, ev.time) {
+    if hits.is_empty() && !engine.coalescer.late_evidence(&key, ev.time, engine.tag) {
         return Ok(());
     }
     for hit in hits {

@@ -43,7 +43,8 @@ pub struct EngineSettings {
 /// What the engine hands to the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Emitted {
-    Case(Box<CaseContext>),
+    /// A case to narrate; `min_tag` is the smallest source tag among its new triggers.
+    Case { ctx: Box<CaseContext>, min_tag: u64 },
     Dead(DeadLetter),
 }
 
@@ -57,8 +58,10 @@ pub struct Engine {
     pub(crate) store: EntityStore,
     clock: EventClock,
     pub(crate) coalescer: Coalescer,
-    /// Rows parked for clock skew, in time order.
-    parked: Vec<(DateTime<Utc>, Origin, Decoded)>,
+    /// Rows parked for clock skew, in time order, with their source tags.
+    parked: Vec<(DateTime<Utc>, Origin, Decoded, u64)>,
+    /// Source tag of the row being ingested (a Kafka message sequence; 0 in replay).
+    pub(crate) tag: u64,
     /// Entities with an open download day, for the daily bulk-download rule.
     pub(crate) download_days: BTreeMap<EntityKey, NaiveDate>,
     last_day_sweep: Option<NaiveDate>,
@@ -81,6 +84,7 @@ impl Engine {
             ),
             coalescer: Coalescer::new(w.clone()),
             parked: Vec::new(),
+            tag: 0,
             download_days: BTreeMap::new(),
             last_day_sweep: None,
             tenant_seen: None,
@@ -113,6 +117,21 @@ impl Engine {
             .get(key)
             .map(|h| lock(&h).events.iter().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Tag the rows ingested next (e.g. with the sequence number of their Kafka message).
+    pub fn set_tag(&mut self, tag: u64) {
+        self.tag = tag;
+    }
+
+    /// Smallest tag whose rows may still change an output: rows with this tag or later must
+    /// not be acknowledged to their source yet. `None` when nothing is pending.
+    pub fn min_pending_tag(&self) -> Option<u64> {
+        let parked = self.parked.iter().map(|p| p.3).min();
+        match (self.coalescer.min_pending_tag(), parked) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Feed one exported row.
@@ -270,11 +289,14 @@ impl Engine {
         }
         let n = released.len().min(self.parked.len());
         let batch: Vec<_> = self.parked.drain(..n).collect();
-        for (_, origin, d) in batch {
+        let current = self.tag;
+        for (_, origin, d, tag) in batch {
             if let Decoded::Event(ev) = d {
+                self.tag = tag;
                 self.on_time(*ev, origin, None, out);
             }
         }
+        self.tag = current;
     }
 
     /// Close download days and emit cases the watermark has passed.
@@ -294,9 +316,10 @@ impl Engine {
     /// End of input: release parked rows, close every day and emit every case.
     pub fn finish(&mut self, out: &mut Vec<Emitted>) {
         let parked: Vec<_> = self.parked.drain(..).collect();
-        for (t, origin, d) in parked {
+        for (t, origin, d, tag) in parked {
             self.clock.advance_to(t);
             if let Decoded::Event(ev) = d {
+                self.tag = tag;
                 self.on_time(*ev, origin, None, out);
             }
         }
@@ -310,7 +333,7 @@ impl Engine {
     pub(crate) fn trigger(&mut self, key: &EntityKey, hit: crate::trigger::hit::TriggerHit) {
         Stats::bump(&mut self.stats.triggers, hit.kind.as_str());
         tracing::debug!(entity = %key, kind = hit.kind.as_str(), time = %hit.time, "trigger");
-        match self.coalescer.add(key, hit) {
+        match self.coalescer.add(key, hit, self.tag) {
             Added::Opened => {}
             Added::Joined | Added::Revised => self.stats.coalesced += 1,
         }
@@ -332,7 +355,7 @@ impl Engine {
             } else {
                 self.stats.cases += 1;
             }
-            out.push(Emitted::Case(Box::new(ctx)));
+            out.push(Emitted::Case { ctx: Box::new(ctx), min_tag: case.min_tag });
         }
     }
 

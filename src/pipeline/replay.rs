@@ -178,7 +178,7 @@ impl Output {
     ) -> anyhow::Result<()> {
         for item in emitted.drain(..) {
             match item {
-                Emitted::Case(ctx) => {
+                Emitted::Case { ctx, .. } => {
                     let record = narration.narrate(&ctx, &self.mode, stats);
                     self.records.write(&record)?;
                 }

@@ -25,6 +25,8 @@ pub struct ReadyCase {
     /// Triggers folded into this case, including duplicates of one kind.
     pub coalesced: u32,
     pub version: u32,
+    /// Smallest source tag (e.g. a Kafka message sequence) among the triggers in this emission.
+    pub min_tag: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +39,8 @@ struct Case {
     emitted: u32,
     /// Changed since the last emission.
     dirty: bool,
+    /// Smallest source tag among triggers not yet emitted (u64::MAX when none).
+    min_tag: u64,
 }
 
 /// What `add` did with a trigger.
@@ -83,8 +87,8 @@ impl Coalescer {
         }
     }
 
-    /// Add a trigger for `entity`.
-    pub fn add(&mut self, entity: &EntityKey, hit: TriggerHit) -> Added {
+    /// Add a trigger for `entity`, carrying the source tag of the row that raised it.
+    pub fn add(&mut self, entity: &EntityKey, hit: TriggerHit, tag: u64) -> Added {
         let cfg = &self.cfg;
         let cases = self.cases.entry(entity.clone()).or_default();
         let joinable = cases.iter_mut().rev().find(|c| {
@@ -104,6 +108,7 @@ impl Coalescer {
                 case.coalesced += 1;
                 merge_hit(&mut case.triggers, hit);
                 case.dirty = true;
+                case.min_tag = case.min_tag.min(tag);
                 if case.emitted > 0 {
                     Added::Revised
                 } else {
@@ -132,7 +137,7 @@ impl Coalescer {
     }
 
     /// Late non-trigger evidence at `t`: revise an emitted case whose span holds it.
-    pub fn late_evidence(&mut self, entity: &EntityKey, t: DateTime<Utc>) -> bool {
+    pub fn late_evidence(&mut self, entity: &EntityKey, t: DateTime<Utc>, tag: u64) -> bool {
         let Some(cases) = self.cases.get_mut(entity) else {
             return false;
         };
@@ -142,6 +147,7 @@ impl Coalescer {
         match hit {
             Some(c) => {
                 c.dirty = true;
+                c.min_tag = c.min_tag.min(tag);
                 self.recompute_due();
                 true
             }
@@ -175,6 +181,7 @@ impl Coalescer {
             for c in cases.iter_mut().filter(|c| c.dirty && due(c)) {
                 c.dirty = false;
                 c.emitted += 1;
+                let min_tag = std::mem::replace(&mut c.min_tag, u64::MAX);
                 out.push(ReadyCase {
                     entity: entity.clone(),
                     span_start: c.span_start,
@@ -182,6 +189,7 @@ impl Coalescer {
                     triggers: c.triggers.clone(),
                     coalesced: c.coalesced,
                     version: c.emitted,
+                    min_tag,
                 });
             }
         }
@@ -215,6 +223,12 @@ impl Coalescer {
             target.append(&mut moved);
             target.sort_by_key(|c| c.span_start);
         }
+    }
+
+    /// Smallest source tag any unemitted trigger carries: rows at or after it must not be
+    /// acknowledged to the source yet.
+    pub fn min_pending_tag(&self) -> Option<u64> {
+        self.cases.values().flatten().filter(|c| c.dirty).map(|c| c.min_tag).min()
     }
 
     /// Cases held (open, or emitted and awaiting late data).
@@ -273,8 +287,10 @@ mod tests {
             );
         }
         assert!(c.ready(at(9, 30)).is_empty());
+        assert_eq!(c.min_pending_tag(), Some(0));
         let ready = c.ready(at(11, 0));
         assert_eq!(ready.len(), 1);
+        assert_eq!(c.min_pending_tag(), None);
         assert_eq!(ready[0].coalesced, 30);
         assert_eq!(ready[0].span_start, at(9, 0));
         assert_eq!(ready[0].span_end, at(10, 0));
@@ -302,10 +318,10 @@ mod tests {
     #[test]
     fn a_late_trigger_revises_with_the_next_version() {
         let mut c = Coalescer::new(WindowConfig::default());
-        c.add(&alex(), hit(at(9, 2), "r1"));
+        c.add(&alex(), hit(at(9, 2), "r1"), 1);
         let first = c.ready(at(10, 0));
         assert_eq!(first.len(), 1);
-        assert_eq!(c.add(&alex(), hit(at(9, 11), "r4")), Added::Revised);
+        assert_eq!(c.add(&alex(), hit(at(9, 11), "r4"), 4), Added::Revised);
         let second = c.ready(at(10, 1));
         assert_eq!(second.len(), 1);
         assert_eq!(second[0].version, 2);
