@@ -114,9 +114,9 @@ pub fn bool_field(m: &Row, name: &str) -> Option<bool> {
 pub fn value_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 0.0 => Some(false),
-            Some(x) if x == 1.0 => Some(true),
+        Value::Number(n) => match n.as_u64() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
             _ => None,
         },
         Value::String(s) => text_bool(s.trim()),

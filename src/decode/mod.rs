@@ -225,3 +225,92 @@ pub(crate) fn keep_untrusted(ev: &mut Event, m: &Row, column: &str) {
         ev.untrusted.insert(column.to_owned(), text);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn decode(v: Value) -> Result<Outcome, DecodeError> {
+        decode_record(v.as_object().expect("object"))
+    }
+
+    fn evidence(v: Value) -> String {
+        match decode(v) {
+            Ok(Outcome::Decoded(Decoded::Event(e))) => e.evidence_id,
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn evidence_id_falls_back_to_item_id_then_row_hash() {
+        let base = json!({"Type": "SigninLogs", "TimeGenerated": "2025-03-04T09:00:00Z",
+            "UserPrincipalName": "a@contoso.com"});
+        let mut with_item = base.clone();
+        with_item["_ItemId"] = json!("item-1");
+        assert_eq!(evidence(with_item), "SigninLogs:item-1");
+        let hashed = evidence(base.clone());
+        assert!(hashed.starts_with("SigninLogs:h"), "{hashed}");
+        assert_eq!(hashed.len(), "SigninLogs:h".len() + 16);
+        // Same columns in another order hash the same; another value hashes differently.
+        let reordered = json!({"UserPrincipalName": "a@contoso.com",
+            "TimeGenerated": "2025-03-04T09:00:00Z", "Type": "SigninLogs"});
+        assert_eq!(evidence(reordered), hashed);
+        let mut other = base;
+        other["UserPrincipalName"] = json!("b@contoso.com");
+        assert_ne!(evidence(other), hashed);
+    }
+
+    #[test]
+    fn time_and_entity_failures_name_their_reason() {
+        let bad_time = json!({"Type": "SigninLogs", "TimeGenerated": "yesterday",
+            "UserPrincipalName": "a@contoso.com"});
+        assert_eq!(
+            decode(bad_time).expect_err("bad time").reason,
+            DeadReason::InvalidTime
+        );
+        let empty_time = json!({"Type": "SigninLogs", "TimeGenerated": "",
+            "UserPrincipalName": "a@contoso.com"});
+        assert_eq!(
+            decode(empty_time).expect_err("no time").reason,
+            DeadReason::MissingTime
+        );
+        let nobody = json!({"Type": "SigninLogs", "TimeGenerated": "2025-03-04T09:00:00Z",
+            "UserPrincipalName": "", "IPAddress": "-"});
+        let err = decode(nobody).expect_err("no entity");
+        assert_eq!(err.reason, DeadReason::MissingEntity);
+        assert_eq!(err.reason.as_str(), "missing_entity");
+    }
+
+    #[test]
+    fn portal_csv_time_header_and_ip_only_rows_decode() {
+        let row = json!({"Type": "OfficeActivity", "TimeGenerated [UTC]": "3/4/2025, 9:15:02.5 AM",
+            "ClientIP": "198.51.100.7:443"});
+        let Ok(Outcome::Decoded(d)) = decode(row) else {
+            panic!("ip-only row must decode");
+        };
+        assert_eq!(d.time().to_rfc3339(), "2025-03-04T09:15:02.500+00:00");
+        let Decoded::Event(e) = d else {
+            panic!("event expected");
+        };
+        assert!(e.user.is_empty());
+        assert_eq!(e.warnings, vec!["naive_timestamp".to_owned()]);
+    }
+
+    #[test]
+    fn dead_reasons_serialise_as_snake_case() {
+        let all = [
+            DeadReason::NotAnObject,
+            DeadReason::InvalidJson,
+            DeadReason::MissingType,
+            DeadReason::MissingTime,
+            DeadReason::InvalidTime,
+            DeadReason::MissingEntity,
+            DeadReason::InvalidField,
+        ];
+        for r in all {
+            let json = serde_json::to_string(&r).expect("serialisable");
+            assert_eq!(json, format!("\"{}\"", r.as_str()));
+        }
+    }
+}
