@@ -7,6 +7,7 @@
 //! the bags held more keys than that. Process fields are attacker-influenced and go to
 //! `untrusted`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -27,36 +28,46 @@ const UNTRUSTED_INSIGHTS: [&str; 5] = [
     "UserAgent",
 ];
 
-/// The three insight bags, parsed.
-struct Insights {
-    users: Option<Row>,
-    devices: Option<Row>,
-    activity: Option<Row>,
+/// The three insight bags: borrowed when the row holds objects, parsed when it holds text.
+struct Insights<'a> {
+    users: Option<Cow<'a, Value>>,
+    devices: Option<Cow<'a, Value>>,
+    activity: Option<Cow<'a, Value>>,
 }
 
-impl Insights {
-    fn read(m: &Row, w: &mut Vec<String>) -> Self {
+impl<'a> Insights<'a> {
+    fn read(m: &'a Row, w: &mut Vec<String>) -> Self {
         Insights {
-            users: fields::object_field(m, "UsersInsights", w),
-            devices: fields::object_field(m, "DevicesInsights", w),
-            activity: fields::object_field(m, "ActivityInsights", w),
+            users: fields::json_field(m, "UsersInsights", w),
+            devices: fields::json_field(m, "DevicesInsights", w),
+            activity: fields::json_field(m, "ActivityInsights", w),
         }
     }
 
+    fn users(&self) -> Option<&Row> {
+        fields::as_object(&self.users)
+    }
+
+    fn devices(&self) -> Option<&Row> {
+        fields::as_object(&self.devices)
+    }
+
+    fn activity(&self) -> Option<&Row> {
+        fields::as_object(&self.activity)
+    }
+
     fn bags(&self) -> impl Iterator<Item = &Row> {
-        [&self.users, &self.devices, &self.activity]
+        [self.users(), self.devices(), self.activity()]
             .into_iter()
             .flatten()
     }
 
     fn user(&self, key: &str) -> Option<&Value> {
-        self.users.as_ref().and_then(|u| fields::get(u, key))
+        self.users().and_then(|u| fields::get(u, key))
     }
 
     fn device_text(&self, key: &str) -> Option<String> {
-        self.devices
-            .as_ref()
-            .and_then(|d| fields::string_field(d, key))
+        self.devices().and_then(|d| fields::string_field(d, key))
     }
 }
 
@@ -171,8 +182,8 @@ fn flag_value(v: &Value) -> Option<bool> {
 
 fn keep_untrusted_insights(ev: &mut Event, insights: &Insights) {
     for (bag_name, bag) in [
-        ("ActivityInsights", &insights.activity),
-        ("DevicesInsights", &insights.devices),
+        ("ActivityInsights", insights.activity()),
+        ("DevicesInsights", insights.devices()),
     ] {
         let Some(bag) = bag else { continue };
         for key in UNTRUSTED_INSIGHTS {
