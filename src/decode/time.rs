@@ -63,10 +63,11 @@ fn split_zone(s: &str) -> (&str, Option<i64>) {
     if tail_start > 10 {
         let tail = &s[tail_start..];
         for (i, c) in tail.char_indices() {
-            if (c == '+' || c == '-') && i <= 1 {
-                if let Some(off) = parse_offset(&tail[i..]) {
-                    return (&s[..tail_start + i], Some(off));
-                }
+            if (c == '+' || c == '-')
+                && i <= 1
+                && let Some(off) = parse_offset(&tail[i..])
+            {
+                return (&s[..tail_start + i], Some(off));
             }
         }
     }
