@@ -94,8 +94,14 @@ mod tests {
     #[test]
     fn catalog_has_at_least_120_techniques_with_tactics() {
         assert!(mitre_len() >= 120, "only {} techniques", mitre_len());
-        assert_eq!(mitre("T1114.003").map(|e| e.name.as_str()), Some("Email Forwarding Rule"));
-        assert_eq!(mitre("T1098.003").map(|e| e.name.as_str()), Some("Additional Cloud Roles"));
+        assert_eq!(
+            mitre("T1114.003").map(|e| e.name.as_str()),
+            Some("Email Forwarding Rule")
+        );
+        assert_eq!(
+            mitre("T1098.003").map(|e| e.name.as_str()),
+            Some("Additional Cloud Roles")
+        );
         assert!(mitre("T9999").is_none());
     }
 

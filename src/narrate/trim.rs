@@ -88,7 +88,9 @@ fn trim_list(n: &mut Narrative, column: &str) {
             pop_last(n, column);
             continue;
         }
-        let target = longest.len().saturating_sub(excess + TRUNCATED_MARKER.len());
+        let target = longest
+            .len()
+            .saturating_sub(excess + TRUNCATED_MARKER.len());
         let target = target.min(longest.len() / 2 + longest.len() / 4);
         cut(longest, target.max(TRUNCATED_MARKER.len()));
     }
@@ -146,7 +148,9 @@ fn list_strings<'a>(n: &'a mut Narrative, column: &str) -> Vec<&'a mut String> {
 }
 
 fn json_len<T: Serialize>(value: &T) -> usize {
-    serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX)
+    serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -104,7 +104,12 @@ pub fn repair(n: &mut Narrative, ctx: &CaseContext) -> Vec<Issue> {
 fn schema_issues(n: &Narrative) -> Vec<Issue> {
     let value = match serde_json::to_value(n) {
         Ok(v) => v,
-        Err(e) => return vec![Issue::new(IssueKind::Schema, format!("not serialisable: {e}"))],
+        Err(e) => {
+            return vec![Issue::new(
+                IssueKind::Schema,
+                format!("not serialisable: {e}"),
+            )];
+        }
     };
     SCHEMA
         .iter_errors(&value)
@@ -116,13 +121,21 @@ fn evidence_issues(n: &Narrative, ctx: &CaseContext) -> Vec<Issue> {
     let known = known_ids(ctx);
     let mut issues = Vec::new();
     for (i, h) in n.hypotheses.iter().enumerate() {
-        for id in h.evidence_ids.iter().filter(|id| !known.contains(id.as_str())) {
+        for id in h
+            .evidence_ids
+            .iter()
+            .filter(|id| !known.contains(id.as_str()))
+        {
             let detail = format!("hypothesis {i} cites unknown evidence id {id:?}");
             issues.push(Issue::new(IssueKind::UnknownEvidenceId, detail));
         }
     }
     for (i, c) in n.claims.iter().enumerate() {
-        for id in c.evidence_ids.iter().filter(|id| !known.contains(id.as_str())) {
+        for id in c
+            .evidence_ids
+            .iter()
+            .filter(|id| !known.contains(id.as_str()))
+        {
             let detail = format!("claim {i} cites unknown evidence id {id:?}");
             issues.push(Issue::new(IssueKind::UnknownEvidenceId, detail));
         }
@@ -182,7 +195,12 @@ fn hypothesis_issues(n: &Narrative) -> Vec<Issue> {
     ]
     .into_iter()
     .filter(|(kind, _)| !n.hypotheses.iter().any(|h| h.kind == *kind))
-    .map(|(_, name)| Issue::new(IssueKind::MissingHypothesis, format!("no {name} hypothesis")))
+    .map(|(_, name)| {
+        Issue::new(
+            IssueKind::MissingHypothesis,
+            format!("no {name} hypothesis"),
+        )
+    })
     .collect()
 }
 
@@ -208,11 +226,17 @@ fn drop_unknown_evidence(n: &mut Narrative, ctx: &CaseContext, fixed: &mut Vec<I
 fn clamp_numbers(n: &mut Narrative) -> Vec<Issue> {
     let mut fixed = Vec::new();
     if !(0.0..=1.0).contains(&n.confidence) || n.confidence.is_nan() {
-        fixed.push(Issue::new(IssueKind::Schema, format!("confidence {} clamped", n.confidence)));
+        fixed.push(Issue::new(
+            IssueKind::Schema,
+            format!("confidence {} clamped", n.confidence),
+        ));
         n.confidence = clamp01(n.confidence);
     }
     if n.risk_score > 100 {
-        fixed.push(Issue::new(IssueKind::Schema, format!("risk score {} clamped", n.risk_score)));
+        fixed.push(Issue::new(
+            IssueKind::Schema,
+            format!("risk score {} clamped", n.risk_score),
+        ));
         n.risk_score = 100;
     }
     for h in &mut n.hypotheses {
