@@ -78,8 +78,9 @@ pub(super) fn baseline_sentences(ctx: &CaseContext, strongest: Option<&TriggerHi
     }
     if let Some(last) = b.last_seen_before_case {
         let idle = (ctx.window_start - last).num_days().max(0);
+        let unit = if idle == 1 { "day" } else { "days" };
         out.push(format!(
-            "Last activity before the case: {} ({idle} days earlier).",
+            "Last activity before the case: {} ({idle} {unit} earlier).",
             day(last)
         ));
     }

@@ -245,7 +245,7 @@ pub(super) fn evidence_line(ctx: &CaseContext, e: &EvidenceItem) -> String {
         (Some("success"), _) => Some("succeeded".into()),
         _ => None,
     };
-    let mut parts = vec![
+    let head = [
         Some(format!(
             "{} {}: {}",
             hhmm(e.time),
@@ -256,6 +256,8 @@ pub(super) fn evidence_line(ctx: &CaseContext, e: &EvidenceItem) -> String {
         opt(f("resource"), |r| format!("on {r}")),
         place,
         opt(f("ip"), |ip| format!("(IP {ip})")),
+    ];
+    let mut details = vec![
         outcome,
         opt(f("risk_level"), |r| format!("risk level {r}")),
         opt(f("threat_intel"), |ti| format!("threat intelligence {ti}")),
@@ -263,8 +265,10 @@ pub(super) fn evidence_line(ctx: &CaseContext, e: &EvidenceItem) -> String {
     ];
     for (column, value) in &e.untrusted {
         if !is_flagged(ctx, &e.id, column) && !value.trim().is_empty() {
-            parts.push(Some(format!("{} {}", label(column), quote(value))));
+            details.push(Some(format!("{} {}", label(column), quote(value))));
         }
     }
-    format!("{} [{}].", clauses(&parts, " "), e.id)
+    let details = clauses(&details, "; ");
+    let sep = if details.is_empty() { "" } else { "; " };
+    format!("{}{sep}{details} [{}].", clauses(&head, " "), e.id)
 }
