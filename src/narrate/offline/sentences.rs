@@ -93,7 +93,7 @@ pub(super) fn trigger_sentence(t: &TriggerHit) -> String {
         TriggerKind::SecurityAlert => clauses(
             &[
                 Some(format!("Security alert {at}")),
-                opt(f("alert"), |a| quote(a)),
+                opt(f("alert"), quote),
                 opt(f("severity"), |s| format!("with severity {s}")),
                 opt(f("product"), |p| format!("from {p}")),
                 opt(f("techniques"), |x| format!("(techniques {x})")),
