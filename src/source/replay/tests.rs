@@ -257,3 +257,15 @@ fn empty_path_list_is_an_error() {
     };
     assert_eq!(err, "no replay input given");
 }
+
+#[test]
+fn replay_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Replay>();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a.jsonl");
+    write(&path, &row("T", "x1", 0));
+    let r = replay(&[path], 0);
+    let got = std::thread::spawn(move || ids(r)).join().expect("thread");
+    assert_eq!(got, ["x1"]);
+}
