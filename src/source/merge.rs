@@ -29,6 +29,8 @@ pub(crate) struct Merge {
     open: HashMap<usize, Reorder>,
     /// Per-file reorder buffer size.
     window: usize,
+    /// Open files beyond this are reported once (see `start`).
+    max_open: usize,
     /// Bytes read from disk, shared with the progress display.
     counter: Arc<AtomicU64>,
     /// Most files open at the same time so far.
@@ -69,13 +71,19 @@ impl Ord for Head {
 }
 
 impl Merge {
-    pub(crate) fn new(mut files: Vec<InputFile>, window: usize, counter: Arc<AtomicU64>) -> Merge {
+    pub(crate) fn new(
+        mut files: Vec<InputFile>,
+        window: usize,
+        max_open: usize,
+        counter: Arc<AtomicU64>,
+    ) -> Merge {
         files.sort_by_key(|f| (f.start, f.order));
         Merge {
             pending: files.into(),
             heads: BinaryHeap::new(),
             open: HashMap::new(),
             window,
+            max_open,
             counter,
             peak_open: 0,
         }
