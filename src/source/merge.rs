@@ -120,6 +120,16 @@ impl Merge {
         let items = formats::open(&file.path, file.size, self.counter.clone());
         self.open
             .insert(file.order, Reorder::new(items, self.window));
+        if self.open.len() > self.max_open && self.peak_open == self.max_open {
+            // TODO: blobs sharing one folder start are opened together even past the limit,
+            // so a folder holding more blobs than max_open_files exceeds it; this only warns.
+            tracing::warn!(
+                open = self.open.len(),
+                max_open_files = self.max_open,
+                path = %file.path.display(),
+                "more replay files open than max_open_files: one export folder holds many blobs"
+            );
+        }
         self.peak_open = self.peak_open.max(self.open.len());
         self.advance(file.order, 0);
     }
