@@ -2,7 +2,8 @@
 //!
 //! Main type: [`InputFile`]. Directories are walked recursively in sorted name order, so the
 //! file order (the merge's tie-breaker) is deterministic; hidden entries (names starting with
-//! `.`) are skipped below the given roots. Paths are kept exactly as given or joined.
+//! `.`) are skipped below the given roots; symbolic links to files are read, links to
+//! directories are not followed. Paths are kept exactly as given or joined.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -58,13 +59,20 @@ fn walk(dir: &Path, found: &mut Vec<(PathBuf, u64)>) -> Result<()> {
             continue;
         }
         let path = entry.path();
-        // Follow symlinks so a linked export folder replays like a real one.
-        let meta =
-            fs::metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?;
-        if meta.is_dir() {
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("cannot stat {}", path.display()))?;
+        if kind.is_dir() {
             walk(&path, found)?;
-        } else if meta.is_file() {
-            found.push((path, meta.len()));
+        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            // Linked files replay like real ones; linked directories are not followed, so a
+            // link cycle cannot make the walk endless.
+            let size = fs::metadata(&path)
+                .with_context(|| format!("cannot stat {}", path.display()))?
+                .len();
+            found.push((path, size));
+        } else if kind.is_symlink() {
+            tracing::warn!(path = %path.display(), "replay skips a linked directory");
         }
     }
     Ok(())
@@ -155,6 +163,20 @@ mod tests {
         assert_eq!(names, ["b/a.json", "b/sub/z.json", "c.csv"]);
         assert_eq!(files[2].order, 2);
         assert_eq!(files[0].size, 3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn linked_files_are_read_and_linked_directories_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        fs::create_dir_all(root.join("d")).expect("mkdir");
+        fs::write(root.join("d/a.json"), "{}\n").expect("write");
+        std::os::unix::fs::symlink(root.join("d/a.json"), root.join("d/link.json")).expect("ln");
+        std::os::unix::fs::symlink(root, root.join("d/loop")).expect("ln");
+        let files = discover(&[root.join("d")]).expect("discover");
+        let names: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(names, [root.join("d/a.json"), root.join("d/link.json")]);
     }
 
     #[test]

@@ -6,8 +6,7 @@
 //! usable `TimeGenerated`) are released at once, never held.
 //! Invariants: at most `window` items are held; every input item comes out exactly once.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
@@ -19,7 +18,9 @@ pub(crate) struct Reorder {
     inner: Items,
     /// Most items held back; 0 keeps file order.
     window: usize,
-    held: BinaryHeap<Reverse<Held>>,
+    /// Held items sorted by (time, read position). Exports are mostly in order, so most
+    /// arrivals append at the back and the earliest leaves from the front, both O(1).
+    held: VecDeque<Held>,
     /// Read position, to keep equal times in file order.
     seq: u64,
     exhausted: bool,
@@ -28,26 +29,13 @@ pub(crate) struct Reorder {
 struct Held {
     time: DateTime<Utc>,
     seq: u64,
-    item: SourceItem,
+    /// Boxed so that reordering moves a pointer, not a whole row.
+    item: Box<SourceItem>,
 }
 
-impl PartialEq for Held {
-    fn eq(&self, other: &Held) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Held {}
-
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Held) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Held {
-    fn cmp(&self, other: &Held) -> Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
+impl Held {
+    fn key(&self) -> (DateTime<Utc>, u64) {
+        (self.time, self.seq)
     }
 }
 
@@ -56,14 +44,26 @@ impl Reorder {
         Reorder {
             inner,
             window,
-            held: BinaryHeap::with_capacity(window.min(64 * 1024) + 1),
+            held: VecDeque::with_capacity(window.min(64 * 1024) + 1),
             seq: 0,
             exhausted: false,
         }
     }
 
-    fn release(&mut self) -> Option<SourceItem> {
-        self.held.pop().map(|Reverse(h)| h.item)
+    fn hold(&mut self, time: DateTime<Utc>, item: SourceItem) {
+        self.seq += 1;
+        let held = Held {
+            time,
+            seq: self.seq,
+            item: Box::new(item),
+        };
+        let key = held.key();
+        if self.held.back().is_none_or(|last| last.key() <= key) {
+            self.held.push_back(held);
+        } else {
+            let at = self.held.partition_point(|h| h.key() <= key);
+            self.held.insert(at, held);
+        }
     }
 }
 
@@ -76,17 +76,12 @@ impl Iterator for Reorder {
                 self.exhausted = true;
                 break;
             };
-            let Some(time) = item.time() else {
-                return Some(item);
-            };
-            self.seq += 1;
-            self.held.push(Reverse(Held {
-                time,
-                seq: self.seq,
-                item,
-            }));
+            match item.time() {
+                Some(time) => self.hold(time, item),
+                None => return Some(item),
+            }
         }
-        self.release()
+        self.held.pop_front().map(|h| *h.item)
     }
 }
 

@@ -78,7 +78,12 @@ pub fn open_replay(paths: &[PathBuf], opts: &ReplayOptions) -> Result<Replay> {
     );
     let consumed = Arc::new(AtomicU64::new(0));
     Ok(Replay {
-        merge: Merge::new(files, opts.reorder_window, consumed.clone()),
+        merge: Merge::new(
+            files,
+            opts.reorder_window,
+            opts.max_open_files,
+            consumed.clone(),
+        ),
         total_bytes,
         consumed,
         files: count,

@@ -66,14 +66,14 @@ fn classify_object(mut map: Map<String, Value>) -> Body {
         }
         None => {}
     }
-    if is_query_response(&map) {
-        if let Some(Value::Array(tables)) = map.remove("tables") {
-            let tables = tables.into_iter();
-            return Body::Rows(BodyRows::new(Kind::Tables {
-                tables,
-                current: None,
-            }));
-        }
+    if is_query_response(&map)
+        && let Some(Value::Array(tables)) = map.remove("tables")
+    {
+        let tables = tables.into_iter();
+        return Body::Rows(BodyRows::new(Kind::Tables {
+            tables,
+            current: None,
+        }));
     }
     Body::Row(map)
 }
@@ -101,10 +101,10 @@ impl BodyRows {
         match &mut self.kind {
             Kind::List(items) => items.next().map(list_item),
             Kind::Tables { tables, current } => loop {
-                if let Some(table) = current {
-                    if let Some(row) = table.rows.next() {
-                        return Some(table.row(row));
-                    }
+                if let Some(table) = current
+                    && let Some(row) = table.rows.next()
+                {
+                    return Some(table.row(row));
                 }
                 let next = tables.next()?;
                 match TableRows::new(next) {

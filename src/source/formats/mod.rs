@@ -4,12 +4,17 @@
 //! origin). Detection reads at most [`SNIFF_LIMIT`] bytes of the (decompressed) start:
 //! - gzip is recognised by the magic bytes `1f 8b`, whatever the name; any format may be inside;
 //! - a first line that is a whole `{...}` object means JSON Lines (streamed);
-//! - a first line that opens `{` or `[` without closing it means JSON documents (loaded);
+//! - a first line starting with `[`, or opening `{` without closing it, means JSON documents
+//!   (loaded whole, then handed out row by row);
 //! - text with a comma in its first line means CSV (streamed);
 //! - anything else (binary, other text) is one `Bad` item, never a panic.
 //!
-//! Invariants: every byte read from disk is added to the shared byte counter; the sniffed prefix
-//! is replayed in front of the stream, so no byte is read or parsed twice by the row parsers.
+//! A UTF-8 byte order mark is dropped and leading blank lines are skipped before deciding.
+//! Problems with a whole file (unreadable, unrecognised) are `Bad` items at line 0.
+//!
+//! Invariants: every byte read from disk is added to the shared byte counter, and the unread
+//! rest when a file is dropped early; the sniffed prefix is replayed in front of the stream, so
+//! the row parsers see every byte once.
 
 mod body;
 mod document;

@@ -257,3 +257,59 @@ fn empty_path_list_is_an_error() {
     };
     assert_eq!(err, "no replay input given");
 }
+
+#[test]
+fn replay_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Replay>();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a.jsonl");
+    write(&path, &row("T", "x1", 0));
+    let r = replay(&[path], 0);
+    let got = std::thread::spawn(move || ids(r)).join().expect("thread");
+    assert_eq!(got, ["x1"]);
+}
+
+#[test]
+fn one_folder_with_more_blobs_than_the_limit_still_replays_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = blob_dir(dir.path(), "SigninLogs", 0);
+    for (n, name) in ["PT05M.json", "PT05M_1.json", "PT05M_2.json"]
+        .into_iter()
+        .enumerate()
+    {
+        let n = n as i64;
+        write(
+            &folder.join(name),
+            &(row("S", &format!("{n}a"), n) + &row("S", &format!("{n}b"), 10 + n)),
+        );
+    }
+    let opts = ReplayOptions {
+        reorder_window: 0,
+        max_open_files: 2,
+    };
+    let mut r = open_replay(&[dir.path().to_path_buf()], &opts).expect("open");
+    let got: Vec<String> = r
+        .by_ref()
+        .map(|i| {
+            i.origin()
+                .to_string()
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "PT05M.json:1#0",
+            "PT05M_1.json:1#0",
+            "PT05M_2.json:1#0",
+            "PT05M.json:2#0",
+            "PT05M_1.json:2#0",
+            "PT05M_2.json:2#0"
+        ]
+    );
+    assert_eq!(r.peak_open_files(), 3);
+}
