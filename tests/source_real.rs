@@ -138,7 +138,7 @@ fn all_real_fixtures_merge_gzipped_into_one_ordered_stream() {
         "msticpy/aad_logons.jsonl",
     ] {
         let bytes = std::fs::read(fixture(name)).expect("fixture");
-        let path = dir.path().join(format!("{name}.gz"));
+        let path = dir.path().join(format!("{}.gz", name.replace('/', "_")));
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(&bytes).expect("gzip");
         std::fs::write(&path, enc.finish().expect("gzip")).expect("write");

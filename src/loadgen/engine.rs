@@ -69,7 +69,9 @@ impl Engine {
         let mut dir = Directory::build(&mut rng, spec.users, &spec.domain, spec.start);
         let plan = Plan::build(spec, &mut dir, &mut rng);
         let dormant = plan.dormant.map(|d| d.0);
-        let active = (0..dir.users.len()).filter(|u| Some(*u) != dormant).collect();
+        let active = (0..dir.users.len())
+            .filter(|u| Some(*u) != dormant)
+            .collect();
         Engine {
             ctx,
             dir,
@@ -120,21 +122,33 @@ impl Engine {
                 self.observed.dormant_last_seen = self.observed.dormant_last_seen.max(last);
             }
             if travel.is_some() {
-                self.plan.note_trip(produced.signin_evidence, &out[before..]);
+                self.plan
+                    .note_trip(produced.signin_evidence, &out[before..]);
             }
         }
-        self.plan.inject(&self.ctx, &self.dir, self.start, day, &mut rng, out);
+        self.plan
+            .inject(&self.ctx, &self.dir, self.start, day, &mut rng, out);
         self.count_bulk_downloads(&out[first_new..]);
     }
 
     fn count_bulk_downloads(&mut self, rows: &[Row]) {
-        let Some(user) = self.plan.bulk_user() else { return };
+        let Some(user) = self.plan.bulk_user() else {
+            return;
+        };
         let upn = self.dir.users[user].upn.as_str();
         for row in rows.iter().filter(|r| r.table == "OfficeActivity") {
-            let op = row.map.get("Operation").and_then(|v| v.as_str()).unwrap_or("");
+            let op = row
+                .map
+                .get("Operation")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
             let who = row.map.get("UserId").and_then(|v| v.as_str()).unwrap_or("");
             if who == upn && matches!(op, "FileDownloaded" | "FileSyncDownloadedFull") {
-                *self.observed.bulk_downloads.entry(row.time.date_naive()).or_default() += 1;
+                *self
+                    .observed
+                    .bulk_downloads
+                    .entry(row.time.date_naive())
+                    .or_default() += 1;
             }
         }
     }
@@ -143,12 +157,21 @@ impl Engine {
         let sync = day_start + Duration::minutes(30);
         for (i, user) in self.dir.users.iter().enumerate() {
             let at = sync + Duration::seconds(i as i64 / 10);
-            out.push(identity_row(&self.ctx, rng, &self.dir, user, at, "FullSync"));
+            out.push(identity_row(
+                &self.ctx, rng, &self.dir, user, at, "FullSync",
+            ));
         }
         let computed = day_start + Duration::hours(3);
         for (i, user) in self.dir.users.iter().enumerate() {
             for (rank, peer) in self.dir.peers(rng, i).into_iter().enumerate() {
-                let row = peer_row(&self.ctx, rng, computed, user, &self.dir.users[peer], rank + 1);
+                let row = peer_row(
+                    &self.ctx,
+                    rng,
+                    computed,
+                    user,
+                    &self.dir.users[peer],
+                    rank + 1,
+                );
                 out.push(row);
             }
         }
@@ -162,12 +185,21 @@ impl Engine {
                 // Sentinel re-ingests a changed user within 15-30 minutes.
                 let seen = *at + Duration::minutes(20);
                 let u = &self.dir.users[*user];
-                out.push(identity_row(&self.ctx, rng, &self.dir, u, seen, "AzureActiveDirectory"));
+                out.push(identity_row(
+                    &self.ctx,
+                    rng,
+                    &self.dir,
+                    u,
+                    seen,
+                    "AzureActiveDirectory",
+                ));
             }
         }
     }
 
     pub fn finish(self) -> GroundTruth {
-        GroundTruth { scenarios: self.plan.finish(&self.observed) }
+        GroundTruth {
+            scenarios: self.plan.finish(&self.observed),
+        }
     }
 }

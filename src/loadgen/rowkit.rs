@@ -123,10 +123,16 @@ mod tests {
 
     #[test]
     fn ts7_has_seven_fraction_digits() {
-        let t = Utc.with_ymd_and_hms(2025, 1, 6, 8, 15, 2).single().expect("valid date")
+        let t = Utc
+            .with_ymd_and_hms(2025, 1, 6, 8, 15, 2)
+            .single()
+            .expect("valid date")
             + Duration::nanoseconds(123_456_700);
         assert_eq!(ts7(t), "2025-01-06T08:15:02.1234567Z");
-        assert_eq!(ts7(t - Duration::nanoseconds(123_456_700)), "2025-01-06T08:15:02.0000000Z");
+        assert_eq!(
+            ts7(t - Duration::nanoseconds(123_456_700)),
+            "2025-01-06T08:15:02.0000000Z"
+        );
     }
 
     #[test]
@@ -137,7 +143,10 @@ mod tests {
         assert_eq!(g, guid(&mut b));
         assert_eq!(g.len(), 36);
         assert_eq!(&g[14..15], "4");
-        assert!(matches!(&g[19..20], "8" | "9" | "a" | "b"), "variant nibble in {g}");
+        assert!(
+            matches!(&g[19..20], "8" | "9" | "a" | "b"),
+            "variant nibble in {g}"
+        );
         assert_ne!(g, guid(&mut a));
     }
 }

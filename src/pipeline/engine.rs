@@ -44,7 +44,10 @@ pub struct EngineSettings {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Emitted {
     /// A case to narrate; `min_tag` is the smallest source tag among its new triggers.
-    Case { ctx: Box<CaseContext>, min_tag: u64 },
+    Case {
+        ctx: Box<CaseContext>,
+        min_tag: u64,
+    },
     Dead(DeadLetter),
 }
 
@@ -218,9 +221,9 @@ impl Engine {
                     Admission::Parked => {
                         self.stats.clock_skew += 1;
                         tracing::debug!(%origin, time = %ev.time, "record ahead of the watermark parked");
-                        let at = self.parked.partition_point(|(t, _, _)| *t <= ev.time);
+                        let at = self.parked.partition_point(|p| p.0 <= ev.time);
                         self.parked
-                            .insert(at, (ev.time, origin, Decoded::Event(ev)));
+                            .insert(at, (ev.time, origin, Decoded::Event(ev), self.tag));
                     }
                 }
                 self.release_parked(out);
@@ -355,7 +358,10 @@ impl Engine {
             } else {
                 self.stats.cases += 1;
             }
-            out.push(Emitted::Case { ctx: Box::new(ctx), min_tag: case.min_tag });
+            out.push(Emitted::Case {
+                ctx: Box::new(ctx),
+                min_tag: case.min_tag,
+            });
         }
     }
 

@@ -127,6 +127,7 @@ impl Coalescer {
                     coalesced: 1,
                     emitted: 0,
                     dirty: true,
+                    min_tag: tag,
                 });
                 cases.sort_by_key(|c| c.span_start);
                 Added::Opened
@@ -228,7 +229,12 @@ impl Coalescer {
     /// Smallest source tag any unemitted trigger carries: rows at or after it must not be
     /// acknowledged to the source yet.
     pub fn min_pending_tag(&self) -> Option<u64> {
-        self.cases.values().flatten().filter(|c| c.dirty).map(|c| c.min_tag).min()
+        self.cases
+            .values()
+            .flatten()
+            .filter(|c| c.dirty)
+            .map(|c| c.min_tag)
+            .min()
     }
 
     /// Cases held (open, or emitted and awaiting late data).
