@@ -429,6 +429,6 @@ fn fc18_officeactivity_clientip_ports_zones_v6() {
     );
     assert_eq!(
         events[0].resource.as_deref(),
-        Some("https://contoso.sharepoint.com/sites/legal/")
+        Some("https://contoso.sharepoint.com/sites/legal")
     );
 }

@@ -76,18 +76,12 @@ pub(crate) fn decode(m: &Row, mut ctx: Ctx) -> Event {
     ev
 }
 
-/// `Site_Url` joined with `SourceRelativeUrl`, else `OfficeObjectId`.
+/// The site (`Site_Url`, the unit access is granted on), else `OfficeObjectId`.
+/// `SourceRelativeUrl` is relative to the tenant root, not the site, so it is not joined.
 fn resource(m: &Row, site_url: Option<&str>) -> Option<String> {
-    let Some(site) = site_url else {
-        return fields::string_field(m, "OfficeObjectId");
-    };
-    match fields::str_field(m, "SourceRelativeUrl") {
-        Some(rel) => Some(format!(
-            "{}/{}",
-            site.trim_end_matches('/'),
-            rel.trim_start_matches('/')
-        )),
-        None => Some(site.to_owned()),
+    match site_url {
+        Some(site) => Some(site.trim_end_matches('/').to_owned()),
+        None => fields::string_field(m, "OfficeObjectId"),
     }
 }
 
@@ -171,12 +165,12 @@ mod tests {
     }
 
     #[test]
-    fn sharepoint_resource_joins_site_and_relative_url() {
-        let m = json!({"Site_Url": "https://c.sharepoint.com/sites/legal/", "SourceRelativeUrl": "/Shared Documents"});
+    fn sharepoint_resource_is_the_site() {
+        let m = json!({"Site_Url": "https://c.sharepoint.com/sites/legal/", "SourceRelativeUrl": "sites/legal/Shared Documents"});
         let m = m.as_object().expect("object");
         assert_eq!(
             resource(m, Some("https://c.sharepoint.com/sites/legal/")).as_deref(),
-            Some("https://c.sharepoint.com/sites/legal/Shared Documents")
+            Some("https://c.sharepoint.com/sites/legal")
         );
         let m = json!({"OfficeObjectId": "https://c.sharepoint.com/x.docx"});
         assert_eq!(

@@ -133,6 +133,8 @@ pub struct Baseline {
     daily_downloads_mean: f64,
     days_counted: u32,
     last_decay_day: Option<NaiveDate>,
+    /// The running day was anomalous: keep it out of the daily means.
+    discount_day: bool,
 }
 
 /// What an event contributes to a baseline.
@@ -177,6 +179,7 @@ impl Baseline {
         let today = at.date_naive();
         match self.day {
             Some(d) if d >= today => return,
+            Some(_) if self.discount_day => self.discount_day = false,
             Some(_) => {
                 self.daily_events_mean =
                     ewma(self.daily_events_mean, self.day_events, self.days_counted);
@@ -209,6 +212,12 @@ impl Baseline {
             }
         }
         self.last_decay_day = Some(today);
+    }
+
+    /// Keep the running day out of the daily means (it triggered: anomalies must not become
+    /// the baseline they are measured against).
+    pub fn discount_current_day(&mut self) {
+        self.discount_day = true;
     }
 
     /// Days between first and last event.

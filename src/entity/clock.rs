@@ -27,6 +27,16 @@ pub struct EventClock {
     confirm: usize,
     /// Times of parked records, ascending.
     parked: Vec<DateTime<Utc>>,
+    /// Wall-clock time in streaming mode: then "too far ahead" means ahead of now.
+    now: Option<DateTime<Utc>>,
+}
+
+/// Parked records that may be processed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    pub count: usize,
+    /// True when enough records agreed on a jump in time: they were not skewed after all.
+    pub confirmed_jump: bool,
 }
 
 impl EventClock {
@@ -37,6 +47,7 @@ impl EventClock {
             max_skew,
             confirm: confirm.max(1),
             parked: Vec::new(),
+            now: None,
         }
     }
 
@@ -48,13 +59,23 @@ impl EventClock {
         self.allowed_lateness
     }
 
+    /// Streaming mode: judge skew against the wall clock instead of the watermark.
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now = Some(now);
+    }
+
     /// Classify a record's time and advance the watermark when it is on time.
     pub fn admit(&mut self, t: DateTime<Utc>) -> Admission {
+        if self.now.is_some_and(|now| t > now + self.max_skew) {
+            let at = self.parked.partition_point(|p| *p <= t);
+            self.parked.insert(at, t);
+            return Admission::Parked;
+        }
         let Some(wm) = self.watermark else {
             self.watermark = Some(t);
             return Admission::OnTime;
         };
-        if t > wm + self.max_skew {
+        if self.now.is_none() && t > wm + self.max_skew {
             let at = self.parked.partition_point(|p| *p <= t);
             self.parked.insert(at, t);
             return Admission::Parked;
@@ -68,20 +89,44 @@ impl EventClock {
         Admission::OnTime
     }
 
-    /// Parked times that may now be released, oldest first: those the watermark reached, or
-    /// all of them once `confirm` records agree on the jump (the watermark then moves to the
-    /// oldest of them).
-    pub fn release(&mut self) -> Vec<DateTime<Utc>> {
+    /// How many of the oldest parked records may now be processed: those the watermark (or
+    /// the wall clock) reached, or all of them once `confirm` records agree on a jump in event
+    /// time (the watermark then moves to the oldest of them).
+    pub fn release(&mut self) -> Released {
+        let none = Released {
+            count: 0,
+            confirmed_jump: false,
+        };
+        if self.parked.is_empty() {
+            return none;
+        }
+        if let Some(now) = self.now {
+            let reached = self.parked.partition_point(|p| *p <= now + self.max_skew);
+            self.parked.drain(..reached);
+            return Released {
+                count: reached,
+                confirmed_jump: false,
+            };
+        }
         let Some(wm) = self.watermark else {
-            return Vec::new();
+            return none;
         };
         if self.parked.len() >= self.confirm {
             let oldest = self.parked[0];
             self.watermark = Some(wm.max(oldest));
-            return std::mem::take(&mut self.parked);
+            let count = self.parked.len();
+            self.parked.clear();
+            return Released {
+                count,
+                confirmed_jump: true,
+            };
         }
         let reached = self.parked.partition_point(|p| *p <= wm + self.max_skew);
-        self.parked.drain(..reached).collect()
+        self.parked.drain(..reached);
+        Released {
+            count: reached,
+            confirmed_jump: false,
+        }
     }
 
     /// Move the watermark to `t` (end of input, or a processing-time tick in streaming).
@@ -114,9 +159,28 @@ mod tests {
         assert_eq!(c.admit(at(6, 40)), Admission::Late);
         assert_eq!(c.admit(at(9, 21) + Duration::days(2)), Admission::Parked);
         assert_eq!(c.watermark(), Some(at(9, 21)));
-        assert!(c.release().is_empty());
+        assert_eq!(c.release().count, 0);
         assert_eq!(c.admit(at(9, 23)), Admission::OnTime);
         assert_eq!(c.watermark(), Some(at(9, 23)));
+    }
+
+    #[test]
+    fn wall_clock_mode_parks_only_the_future() {
+        let mut c = EventClock::new(Duration::minutes(60), Duration::hours(1), 2);
+        c.set_now(at(12, 0));
+        assert_eq!(c.admit(at(9, 0)), Admission::OnTime);
+        assert_eq!(c.admit(at(11, 0) + Duration::days(3)), Admission::Parked);
+        assert_eq!(c.admit(at(12, 30)), Admission::OnTime);
+        assert_eq!(c.watermark(), Some(at(12, 30)));
+        assert_eq!(c.release().count, 0);
+        c.set_now(at(11, 0) + Duration::days(3));
+        assert_eq!(
+            c.release(),
+            Released {
+                count: 1,
+                confirmed_jump: false
+            }
+        );
     }
 
     #[test]
@@ -127,7 +191,13 @@ mod tests {
             assert_eq!(c.admit(at(9, m) + Duration::days(3)), Admission::Parked);
         }
         let released = c.release();
-        assert_eq!(released.len(), 3);
+        assert_eq!(
+            released,
+            Released {
+                count: 3,
+                confirmed_jump: true
+            }
+        );
         assert_eq!(c.watermark(), Some(at(9, 0) + Duration::days(3)));
         assert_eq!(c.parked(), 0);
     }

@@ -108,6 +108,8 @@ pub struct EntityState {
     pub last_new_country: Option<Mark>,
     /// Download volume of the entity's current UTC day, for bulk-download triggers.
     pub downloads: Option<DownloadDay>,
+    /// The last day that raised a bulk-download trigger and its download count.
+    pub bulk_last: Option<(NaiveDate, u32)>,
     /// Last UPN spelling seen on activity rows (used when IdentityInfo has none).
     pub seen_upn: Option<String>,
     pub seen_display_name: Option<String>,
@@ -127,6 +129,7 @@ impl EntityState {
             last_risky: None,
             last_new_country: None,
             downloads: None,
+            bulk_last: None,
             seen_upn: None,
             seen_display_name: None,
             trimmed_events: 0,

@@ -263,7 +263,23 @@ fn judge_finished_day(
         return None;
     }
     let day = state.downloads.take()?;
-    rules::bulk_download(state, &day, cfg)
+    let hit = rules::bulk_download(state, &day, cfg);
+    tracing::debug!(
+        entity = %state.key,
+        day = %day.day,
+        downloads = day.count,
+        daily_mean = state.baseline.daily_downloads_mean(),
+        triggered = hit.is_some(),
+        "download day judged"
+    );
+    if hit.is_some() {
+        let prev = state.bulk_last.map_or(0, |(_, n)| n);
+        state.bulk_last = Some((day.day, day.count.max(prev)));
+    }
+    if !rules::bulk_learnable(state, day.count, cfg) {
+        state.baseline.discount_current_day();
+    }
+    hit
 }
 
 /// Judge download days that ended before `until` (all when `until` is None) for entities with

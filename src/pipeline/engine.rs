@@ -122,6 +122,11 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// Streaming mode: judge clock skew against this wall-clock time.
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.clock.set_now(now);
+    }
+
     /// Tag the rows ingested next (e.g. with the sequence number of their Kafka message).
     pub fn set_tag(&mut self, tag: u64) {
         self.tag = tag;
@@ -219,7 +224,6 @@ impl Engine {
                     Admission::OnTime => self.on_time(*ev, origin, fields, out),
                     Admission::Late => self.late(*ev, origin, fields, out),
                     Admission::Parked => {
-                        self.stats.clock_skew += 1;
                         tracing::debug!(%origin, time = %ev.time, "record ahead of the watermark parked");
                         let at = self.parked.partition_point(|p| p.0 <= ev.time);
                         self.parked
@@ -287,10 +291,13 @@ impl Engine {
 
     fn release_parked(&mut self, out: &mut Vec<Emitted>) {
         let released = self.clock.release();
-        if released.is_empty() {
+        if released.count == 0 {
             return;
         }
-        let n = released.len().min(self.parked.len());
+        if !released.confirmed_jump {
+            self.stats.clock_skew += released.count as u64;
+        }
+        let n = released.count.min(self.parked.len());
         let batch: Vec<_> = self.parked.drain(..n).collect();
         let current = self.tag;
         for (_, origin, d, tag) in batch {
@@ -319,6 +326,7 @@ impl Engine {
     /// End of input: release parked rows, close every day and emit every case.
     pub fn finish(&mut self, out: &mut Vec<Emitted>) {
         let parked: Vec<_> = self.parked.drain(..).collect();
+        self.stats.clock_skew += parked.len() as u64;
         for (t, origin, d, tag) in parked {
             self.clock.advance_to(t);
             if let Decoded::Event(ev) = d {

@@ -19,7 +19,8 @@ pub struct Stats {
     pub duplicates_dropped: u64,
     /// Records behind the watermark by more than the allowed lateness.
     pub late_records: u64,
-    /// Records too far ahead of the watermark (parked, not allowed to move it).
+    /// Records too far ahead of the watermark or the wall clock (parked, never allowed to move
+    /// the watermark; processed once time caught up or at the end).
     pub clock_skew: u64,
     /// Activity rows with no user identity.
     pub unattributed: u64,

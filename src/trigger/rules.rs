@@ -456,6 +456,24 @@ fn forwarding_rule(h: &mut Hits<'_>, state: &EntityState, cfg: &TriggerConfig) {
     });
 }
 
+/// Days above this multiple of the daily mean (and above half the bulk minimum) are kept out
+/// of the baseline even when they do not trigger, so a slow ramp cannot teach itself normal.
+const LEARN_CEILING_RATIO: f64 = 3.0;
+
+/// Whether a day's downloads may feed the daily mean.
+pub fn bulk_learnable(state: &EntityState, count: u32, cfg: &TriggerConfig) -> bool {
+    let mean = state.baseline.daily_downloads_mean();
+    let ceiling = (f64::from(cfg.bulk_download_min) / 2.0).max(LEARN_CEILING_RATIO * mean);
+    f64::from(count) < ceiling
+}
+
+/// A day's download count far above the entity's own daily mean.
+pub fn bulk_anomalous(state: &EntityState, count: u32, cfg: &TriggerConfig) -> bool {
+    let mean = state.baseline.daily_downloads_mean();
+    let threshold = f64::from(cfg.bulk_download_min).max(cfg.bulk_download_ratio * mean);
+    f64::from(count) >= threshold && state.baseline.days_observed() >= cfg.min_baseline_days
+}
+
 /// The per-day bulk-download rule, run when an entity's UTC day closes.
 pub fn bulk_download(
     state: &EntityState,
@@ -465,9 +483,14 @@ pub fn bulk_download(
     let (day_total, last_time, off_hours, site) =
         (day.count, day.last_time, day.off_hours, day.main_site());
     let mean = state.baseline.daily_downloads_mean();
-    let threshold = f64::from(cfg.bulk_download_min).max(cfg.bulk_download_ratio * mean);
-    if f64::from(day_total) < threshold || state.baseline.days_observed() < cfg.min_baseline_days {
+    if !bulk_anomalous(state, day_total, cfg) {
         return None;
+    }
+    // Within a month of an earlier bulk day, only a new peak is news.
+    if let Some((prev_day, prev)) = state.bulk_last {
+        if (day.day - prev_day).num_days() <= 30 && day_total <= prev {
+            return None;
+        }
     }
     let mut facts = BTreeMap::new();
     facts.insert("downloads".to_owned(), day_total.to_string());
