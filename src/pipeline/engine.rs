@@ -242,6 +242,9 @@ impl Engine {
         fields: Option<&Map<String, Value>>,
         out: &mut Vec<Emitted>,
     ) {
+        // Cases the watermark has passed are emitted before this row can push their
+        // evidence out of the entity's window.
+        self.advance(out);
         match apply::event(self, ev, true) {
             Ok(()) => {}
             Err(reason) => self.unattributed(reason, origin, fields, out),
