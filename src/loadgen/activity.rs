@@ -70,10 +70,13 @@ pub fn user_day(inp: &DayInput, rng: &mut impl Rng, out: &mut Vec<Row>) -> DayOu
     }
     let (city, ip) = match inp.travel {
         Some(t) => (t.city, t.ip.clone()),
-        None => (user.home, user.ips.choose(rng).expect("users have an address").clone()),
+        None => (
+            user.home,
+            user.ips.choose(rng).expect("users have an address").clone(),
+        ),
     };
     let mut result = DayOutput::default();
-    let sign_ins = rng.random_range(1..=2);
+    let sign_ins = if rng.random_bool(0.3) { 2 } else { 1 };
     for n in 0..sign_ins {
         let time = work_time(rng, inp.day_start, city);
         let app = *apps(user).choose(rng).expect("apps");
@@ -88,7 +91,11 @@ pub fn user_day(inp: &DayInput, rng: &mut impl Rng, out: &mut Vec<Row>) -> DayOu
             foreign_device: false,
         };
         if rng.random_bool(0.03) {
-            let failed = SignIn { time: time - Duration::seconds(50), result: "50126", ..s.clone() };
+            let failed = SignIn {
+                time: time - Duration::seconds(50),
+                result: "50126",
+                ..s.clone()
+            };
             let ins = routine_insights(rng);
             push_signin(inp.ctx, rng, &failed, &ins, out);
         }
@@ -102,14 +109,14 @@ pub fn user_day(inp: &DayInput, rng: &mut impl Rng, out: &mut Vec<Row>) -> DayOu
             out.push(noise_behavior(inp.ctx, rng, &s));
         }
     }
-    let refreshes = rng_count(rng, 3, 5);
+    let refreshes = rng_count(rng, 1, 2);
     token_refreshes(inp, user, city, &ip, rng, refreshes, out);
     office_day(inp, user, city, &ip, rng, out);
     if user.is_it() {
         directory_work(inp, user, city, &ip, rng, out);
     }
     if user.dept.uses_azure() {
-        for _ in 0..rng.random_range(0..=3) {
+        for _ in 0..rng.random_range(0..=2) {
             let t = work_time(rng, inp.day_start, city);
             out.push(workloads::azure_op(inp.ctx, rng, user, t, &ip).0);
         }
@@ -130,11 +137,14 @@ pub fn push_signin(
     out: &mut Vec<Row>,
 ) -> [String; 2] {
     let (row, id) = signin::interactive(ctx, rng, s);
-    let item = row.map.get("_ItemId").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let item = row.get_str("_ItemId").to_string();
     out.push(row);
     let (ba, src) = signin::behavior(ctx, rng, s, &item, ins);
     out.push(ba);
-    [format!("SigninLogs:{id}"), format!("BehaviorAnalytics:{src}")]
+    [
+        format!("SigninLogs:{id}"),
+        format!("BehaviorAnalytics:{src}"),
+    ]
 }
 
 fn routine_insights(rng: &mut impl Rng) -> Insights {
@@ -144,7 +154,11 @@ fn routine_insights(rng: &mut impl Rng) -> Insights {
     let flag = *["AppUncommonlyUsedByUser", "UncommonHighVolumeOfActions"]
         .choose(rng)
         .expect("flags");
-    Insights { priority: rng.random_range(1..=3), true_flags: vec![flag], dormant: false }
+    Insights {
+        priority: rng.random_range(1..=3),
+        true_flags: vec![flag],
+        dormant: false,
+    }
 }
 
 fn travel_insights(first: bool) -> Insights {
@@ -175,7 +189,10 @@ fn noise_behavior(ctx: &TenantCtx, rng: &mut impl Rng, s: &SignIn) -> Row {
         dormant: false,
     };
     let source = guid(rng);
-    let noisy = SignIn { time: s.time + Duration::seconds(rng.random_range(5..300)), ..s.clone() };
+    let noisy = SignIn {
+        time: s.time + Duration::seconds(rng.random_range(5..300)),
+        ..s.clone()
+    };
     signin::behavior(ctx, rng, &noisy, &source, &ins).0
 }
 
@@ -211,16 +228,25 @@ fn office_day(
     rng: &mut impl Rng,
     out: &mut Vec<Row>,
 ) {
-    for _ in 0..rng.random_range(2..=4) {
+    for _ in 0..rng.random_range(1..=2) {
         let t = work_time(rng, inp.day_start, city);
         out.push(workloads::mail_access(inp.ctx, rng, user, t, ip).0);
     }
-    let plan: [(&'static str, u32, u32); 3] =
-        [("FileAccessed", 2, 5), ("FileModified", 0, 2), ("FileDownloaded", 1, 4)];
+    let plan: [(&'static str, u32, u32); 3] = [
+        ("FileAccessed", 1, 3),
+        ("FileModified", 0, 1),
+        ("FileDownloaded", 1, 4),
+    ];
     for (operation, lo, hi) in plan {
         for _ in 0..rng.random_range(lo..=hi) {
             let site = pick_site(rng, user);
-            let op = FileOp { user, time: work_time(rng, inp.day_start, city), site, operation, ip };
+            let op = FileOp {
+                user,
+                time: work_time(rng, inp.day_start, city),
+                site,
+                operation,
+                ip,
+            };
             out.push(workloads::file_op(inp.ctx, rng, &op).0);
         }
     }
@@ -233,7 +259,10 @@ fn pick_site(rng: &mut impl Rng, user: &User) -> &'static str {
     } else if user.payroll && roll < 4 {
         PAYROLL_SITE
     } else {
-        user.dept.sites().choose(rng).expect("departments have sites")
+        user.dept
+            .sites()
+            .choose(rng)
+            .expect("departments have sites")
     }
 }
 
@@ -256,8 +285,10 @@ fn directory_work(
     rng: &mut impl Rng,
     out: &mut Vec<Row>,
 ) {
-    for _ in 0..rng.random_range(0..=2) {
-        let Some(&target) = inp.active.choose(rng) else { return };
+    for _ in 0..rng.random_range(0..=1) {
+        let Some(&target) = inp.active.choose(rng) else {
+            return;
+        };
         let target = &inp.dir.users[target];
         let group = format!("\"{} Team\"", target.dept.name());
         let change = if rng.random_bool(0.5) {

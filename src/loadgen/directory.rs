@@ -83,7 +83,11 @@ const DEVICES: [(&str, &str, &str); 3] = [
 /// An address inside a city's block.
 pub fn city_ip(rng: &mut impl Rng, city: &City) -> String {
     let [a, b, c] = city.net;
-    format!("{a}.{b}.{}.{}", c.wrapping_add(rng.random_range(0..8u8)), rng.random_range(2..250u8))
+    format!(
+        "{a}.{b}.{}.{}",
+        c.wrapping_add(rng.random_range(0..8u8)),
+        rng.random_range(2..250u8)
+    )
 }
 
 /// Every user of the tenant, plus derived lookups.
@@ -100,18 +104,36 @@ impl Directory {
         let mut users: Vec<User> = Vec::with_capacity(count);
         let mut heads: Vec<usize> = Vec::new();
         for i in 0..count {
-            let dept = if i < Dept::ALL.len() { Dept::ALL[i] } else { pick_dept(rng) };
+            let dept = if i < Dept::ALL.len() {
+                Dept::ALL[i]
+            } else {
+                pick_dept(rng)
+            };
             let upn_taken = |upn: &str| users.iter().any(|u| u.upn == upn);
             let (given, surname, account) = pick_name(rng, &upn_taken, domain);
             let head = i < Dept::ALL.len();
             let titles = dept.titles();
-            let title = if head { titles[0] } else { titles[rng.random_range(1..titles.len())] };
-            let home = *dept.cities().choose(rng).expect("every department has cities");
+            let title = if head {
+                titles[0]
+            } else {
+                titles[rng.random_range(1..titles.len())]
+            };
+            let home = *dept
+                .cities()
+                .choose(rng)
+                .expect("every department has cities");
             let ip_count = rng.random_range(1..=2);
             let ips = (0..ip_count).map(|_| city_ip(rng, home)).collect();
             let (os, browser, user_agent) = *DEVICES.choose(rng).expect("device list is not empty");
-            let manager = if head { None } else { heads.get(Dept::ALL.iter().position(|d| *d == dept).unwrap_or(0)).copied() };
-            let payroll = dept == Dept::Finance && !head && users.iter().filter(|u| u.payroll).count() < 2;
+            let manager = if head {
+                None
+            } else {
+                heads
+                    .get(Dept::ALL.iter().position(|d| *d == dept).unwrap_or(0))
+                    .copied()
+            };
+            let payroll =
+                dept == Dept::Finance && !head && users.iter().filter(|u| u.payroll).count() < 2;
             let created = start - Duration::days(rng.random_range(200..2000));
             users.push(User {
                 object_id: guid(rng),
@@ -120,7 +142,11 @@ impl Directory {
                 given: given.to_string(),
                 surname: surname.to_string(),
                 dept,
-                title: if payroll { "Payroll Specialist".into() } else { title.to_string() },
+                title: if payroll {
+                    "Payroll Specialist".into()
+                } else {
+                    title.to_string()
+                },
                 manager,
                 home,
                 ips,
@@ -203,7 +229,7 @@ pub fn peer_row(
         .s("PeerUserName", "")
         .s("PeerUserPrincipalName", "")
         .set("Rank", rank as u64);
-    row.map.remove("SourceSystem");
+    row.remove("SourceSystem");
     row
 }
 
@@ -222,7 +248,10 @@ pub fn identity_row(
         Some((at, t)) if *at <= time => t.as_str(),
         _ => user.title.as_str(),
     };
-    let mut groups = vec![Value::from("All Staff"), format!("{} Team", user.dept.name()).into()];
+    let mut groups = vec![
+        Value::from("All Staff"),
+        format!("{} Team", user.dept.name()).into(),
+    ];
     if user.payroll {
         groups.push("Finance Payroll".into());
     }
@@ -248,8 +277,17 @@ pub fn identity_row(
     } else {
         "Low"
     };
-    let manager = user.manager.map(|m| dir.users[m].account_name.as_str()).unwrap_or("");
-    let mut row = Row::new(ctx, "IdentityInfo", time, &guid(rng), "AzureActiveDirectory");
+    let manager = user
+        .manager
+        .map(|m| dir.users[m].account_name.as_str())
+        .unwrap_or("");
+    let mut row = Row::new(
+        ctx,
+        "IdentityInfo",
+        time,
+        &guid(rng),
+        "AzureActiveDirectory",
+    );
     row.s("AccountObjectId", &user.object_id)
         .s("AccountUPN", &user.upn)
         .s("AccountName", &user.account_name)
@@ -277,7 +315,7 @@ pub fn identity_row(
         .set("GroupMembership", Value::Array(groups))
         .set("UserAccountControl", json!(["NormalAccount"]));
     if manager.is_empty() {
-        row.map.remove("Manager");
+        row.remove("Manager");
     }
     row
 }

@@ -53,23 +53,27 @@ fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
 impl Engine {
     pub fn new(spec: &TenantSpec) -> Engine {
         let mut rng = rng_for(spec.seed, u64::MAX);
+        let subscription_id = guid(&mut rng);
+        let (resource_group, workspace_name) = ("rg-sentinel", "law-sentinel");
+        let label = spec.domain.split('.').next().unwrap_or(&spec.domain);
         let ctx = TenantCtx {
             workspace_id: spec.workspace_id.clone(),
             aad_tenant_id: spec.aad_tenant_id.clone(),
             domain: spec.domain.clone(),
-            sharepoint: String::new(),
-            subscription_id: guid(&mut rng),
-            resource_group: "rg-sentinel".into(),
-            workspace_name: "law-sentinel".into(),
-        };
-        let ctx = TenantCtx {
-            sharepoint: format!("https://{}.sharepoint.com", ctx.domain_label()),
-            ..ctx
+            sharepoint: format!("https://{label}.sharepoint.com"),
+            workspace_resource_id: TenantCtx::resource_id_of(
+                &subscription_id,
+                resource_group,
+                workspace_name,
+            ),
+            subscription_id,
         };
         let mut dir = Directory::build(&mut rng, spec.users, &spec.domain, spec.start);
         let plan = Plan::build(spec, &mut dir, &mut rng);
         let dormant = plan.dormant.map(|d| d.0);
-        let active = (0..dir.users.len()).filter(|u| Some(*u) != dormant).collect();
+        let active = (0..dir.users.len())
+            .filter(|u| Some(*u) != dormant)
+            .collect();
         Engine {
             ctx,
             dir,
@@ -120,21 +124,29 @@ impl Engine {
                 self.observed.dormant_last_seen = self.observed.dormant_last_seen.max(last);
             }
             if travel.is_some() {
-                self.plan.note_trip(produced.signin_evidence, &out[before..]);
+                self.plan
+                    .note_trip(produced.signin_evidence, &out[before..]);
             }
         }
-        self.plan.inject(&self.ctx, &self.dir, self.start, day, &mut rng, out);
+        self.plan
+            .inject(&self.ctx, &self.dir, self.start, day, &mut rng, out);
         self.count_bulk_downloads(&out[first_new..]);
     }
 
     fn count_bulk_downloads(&mut self, rows: &[Row]) {
-        let Some(user) = self.plan.bulk_user() else { return };
+        let Some(user) = self.plan.bulk_user() else {
+            return;
+        };
         let upn = self.dir.users[user].upn.as_str();
         for row in rows.iter().filter(|r| r.table == "OfficeActivity") {
-            let op = row.map.get("Operation").and_then(|v| v.as_str()).unwrap_or("");
-            let who = row.map.get("UserId").and_then(|v| v.as_str()).unwrap_or("");
+            let op = row.get_str("Operation");
+            let who = row.get_str("UserId");
             if who == upn && matches!(op, "FileDownloaded" | "FileSyncDownloadedFull") {
-                *self.observed.bulk_downloads.entry(row.time.date_naive()).or_default() += 1;
+                *self
+                    .observed
+                    .bulk_downloads
+                    .entry(row.time.date_naive())
+                    .or_default() += 1;
             }
         }
     }
@@ -143,12 +155,21 @@ impl Engine {
         let sync = day_start + Duration::minutes(30);
         for (i, user) in self.dir.users.iter().enumerate() {
             let at = sync + Duration::seconds(i as i64 / 10);
-            out.push(identity_row(&self.ctx, rng, &self.dir, user, at, "FullSync"));
+            out.push(identity_row(
+                &self.ctx, rng, &self.dir, user, at, "FullSync",
+            ));
         }
         let computed = day_start + Duration::hours(3);
         for (i, user) in self.dir.users.iter().enumerate() {
             for (rank, peer) in self.dir.peers(rng, i).into_iter().enumerate() {
-                let row = peer_row(&self.ctx, rng, computed, user, &self.dir.users[peer], rank + 1);
+                let row = peer_row(
+                    &self.ctx,
+                    rng,
+                    computed,
+                    user,
+                    &self.dir.users[peer],
+                    rank + 1,
+                );
                 out.push(row);
             }
         }
@@ -162,12 +183,21 @@ impl Engine {
                 // Sentinel re-ingests a changed user within 15-30 minutes.
                 let seen = *at + Duration::minutes(20);
                 let u = &self.dir.users[*user];
-                out.push(identity_row(&self.ctx, rng, &self.dir, u, seen, "AzureActiveDirectory"));
+                out.push(identity_row(
+                    &self.ctx,
+                    rng,
+                    &self.dir,
+                    u,
+                    seen,
+                    "AzureActiveDirectory",
+                ));
             }
         }
     }
 
     pub fn finish(self) -> GroundTruth {
-        GroundTruth { scenarios: self.plan.finish(&self.observed) }
+        GroundTruth {
+            scenarios: self.plan.finish(&self.observed),
+        }
     }
 }

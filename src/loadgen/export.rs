@@ -56,7 +56,10 @@ struct BlobWriter {
 
 impl BlobWriter {
     fn write(&mut self, table: &str, row: &Map<String, Value>) -> Result<()> {
-        let stamp = row.get("TimeGenerated").and_then(Value::as_str).unwrap_or_default();
+        let stamp = row
+            .get("TimeGenerated")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let at = time::parse_instant(stamp)
             .with_context(|| format!("{table} row without a usable TimeGenerated: {stamp:?}"))?;
         let wsid = row
@@ -72,13 +75,18 @@ impl BlobWriter {
         serde_json::to_writer(&mut *out, row)
             .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
             .with_context(|| format!("writing {}", path.display()))?;
-        *self.stats.rows_per_table.entry(table.to_string()).or_default() += 1;
+        *self
+            .stats
+            .rows_per_table
+            .entry(table.to_string())
+            .or_default() += 1;
         Ok(())
     }
 
     fn switch(&mut self, table: &str, path: PathBuf) -> Result<()> {
         if let Some((old, mut w)) = self.open.remove(table) {
-            w.flush().with_context(|| format!("flushing {}", old.display()))?;
+            w.flush()
+                .with_context(|| format!("flushing {}", old.display()))?;
         }
         let dir = path.parent().context("blob path has a parent")?;
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -91,13 +99,15 @@ impl BlobWriter {
         if !existed {
             self.stats.files += 1;
         }
-        self.open.insert(table.to_string(), (path, BufWriter::new(file)));
+        self.open
+            .insert(table.to_string(), (path, BufWriter::new(file)));
         Ok(())
     }
 
     fn finish(mut self) -> Result<ExportStats> {
         for (path, mut w) in std::mem::take(&mut self.open).into_values() {
-            w.flush().with_context(|| format!("flushing {}", path.display()))?;
+            w.flush()
+                .with_context(|| format!("flushing {}", path.display()))?;
         }
         Ok(self.stats)
     }
@@ -172,8 +182,15 @@ mod tests {
 
     #[test]
     fn blob_path_uses_five_minute_bucket() {
-        let t = Utc.with_ymd_and_hms(2025, 1, 6, 8, 14, 59).single().expect("valid date");
-        let p = blob_path("/subscriptions/s/resourcegroups/rg/providers/x/workspaces/w", "SigninLogs", t);
+        let t = Utc
+            .with_ymd_and_hms(2025, 1, 6, 8, 14, 59)
+            .single()
+            .expect("valid date");
+        let p = blob_path(
+            "/subscriptions/s/resourcegroups/rg/providers/x/workspaces/w",
+            "SigninLogs",
+            t,
+        );
         assert_eq!(
             p.to_string_lossy(),
             "am-SigninLogs/WorkspaceResourceId=/subscriptions/s/resourcegroups/rg/providers/x/\

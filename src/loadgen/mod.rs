@@ -17,6 +17,7 @@ mod alerts;
 mod directory;
 mod engine;
 mod export;
+mod inject;
 mod places;
 mod readme;
 mod rowkit;
@@ -73,7 +74,13 @@ impl TenantSpec {
 
     /// A benchmark tenant: the sample's tenant with more users and days and some UEBA noise.
     pub fn bench(users: usize, days: u32) -> Self {
-        TenantSpec { seed: 42, users, days, anomaly_share: 0.02, ..TenantSpec::sample() }
+        TenantSpec {
+            seed: 42,
+            users,
+            days,
+            anomaly_share: 0.02,
+            ..TenantSpec::sample()
+        }
     }
 }
 
@@ -128,10 +135,7 @@ pub struct ScenarioTruth {
 }
 
 /// Generate every row in event-time order, calling `sink(table_name, row)`.
-pub fn generate(
-    spec: &TenantSpec,
-    sink: &mut dyn FnMut(&str, Map<String, Value>),
-) -> GroundTruth {
+pub fn generate(spec: &TenantSpec, sink: &mut dyn FnMut(&str, Map<String, Value>)) -> GroundTruth {
     let mut engine = engine::Engine::new(spec);
     let mut pending: Vec<rowkit::Row> = Vec::new();
     for day in 0..spec.days {
@@ -141,11 +145,11 @@ pub fn generate(
         let cutoff = engine.day_start(day + 1);
         let ready = pending.partition_point(|r| r.time < cutoff);
         for row in pending.drain(..ready) {
-            sink(row.table, row.map);
+            sink(row.table, row.into_map());
         }
     }
     for row in pending.drain(..) {
-        sink(row.table, row.map);
+        sink(row.table, row.into_map());
     }
     engine.finish()
 }

@@ -37,30 +37,129 @@ macro_rules! city {
     };
 }
 
-pub static NEW_YORK: City =
-    city!("New York", "New York", "US", 40.71, -74.01, -5, "Lakeside Cable", [198, 18, 10], 64_601);
-pub static CHICAGO: City =
-    city!("Chicago", "Illinois", "US", 41.88, -87.63, -6, "Lakeside Cable", [198, 18, 20], 64_601);
-pub static SEATTLE: City =
-    city!("Seattle", "Washington", "US", 47.61, -122.33, -8, "Cascade Fiber", [198, 18, 30], 64_602);
-pub static AMSTERDAM: City =
-    city!("Amsterdam", "Noord-Holland", "NL", 52.37, 4.90, 1, "Polder Net B.V.", [198, 19, 10], 64_610);
-pub static ROTTERDAM: City =
-    city!("Rotterdam", "Zuid-Holland", "NL", 51.92, 4.48, 1, "Polder Net B.V.", [198, 19, 20], 64_610);
-pub static LONDON: City =
-    city!("London", "England", "GB", 51.51, -0.13, 0, "Thames Broadband Ltd", [198, 19, 130], 64_620);
-pub static MANCHESTER: City =
-    city!("Manchester", "England", "GB", 53.48, -2.24, 0, "Pennine Telecom", [198, 19, 140], 64_621);
+pub static NEW_YORK: City = city!(
+    "New York",
+    "New York",
+    "US",
+    40.71,
+    -74.01,
+    -5,
+    "Lakeside Cable",
+    [198, 18, 10],
+    64_601
+);
+pub static CHICAGO: City = city!(
+    "Chicago",
+    "Illinois",
+    "US",
+    41.88,
+    -87.63,
+    -6,
+    "Lakeside Cable",
+    [198, 18, 20],
+    64_601
+);
+pub static SEATTLE: City = city!(
+    "Seattle",
+    "Washington",
+    "US",
+    47.61,
+    -122.33,
+    -8,
+    "Cascade Fiber",
+    [198, 18, 30],
+    64_602
+);
+pub static AMSTERDAM: City = city!(
+    "Amsterdam",
+    "Noord-Holland",
+    "NL",
+    52.37,
+    4.90,
+    1,
+    "Polder Net B.V.",
+    [198, 19, 10],
+    64_610
+);
+pub static ROTTERDAM: City = city!(
+    "Rotterdam",
+    "Zuid-Holland",
+    "NL",
+    51.92,
+    4.48,
+    1,
+    "Polder Net B.V.",
+    [198, 19, 20],
+    64_610
+);
+pub static LONDON: City = city!(
+    "London",
+    "England",
+    "GB",
+    51.51,
+    -0.13,
+    0,
+    "Thames Broadband Ltd",
+    [198, 19, 130],
+    64_620
+);
+pub static MANCHESTER: City = city!(
+    "Manchester",
+    "England",
+    "GB",
+    53.48,
+    -2.24,
+    0,
+    "Pennine Telecom",
+    [198, 19, 140],
+    64_621
+);
 
 /// Destinations that no user lives in.
-pub static SAO_PAULO: City =
-    city!("Sao Paulo", "Sao Paulo", "BR", -23.55, -46.63, -3, "Paulista Hosting", [203, 0, 113], 64_700);
-pub static BUCHAREST: City =
-    city!("Bucharest", "Bucuresti", "RO", 44.43, 26.10, 2, "Dacia VPS SRL", [192, 0, 2], 64_701);
-pub static SINGAPORE: City =
-    city!("Singapore", "Singapore", "SG", 1.35, 103.82, 8, "Lion City Mobile", [198, 51, 100], 64_702);
-pub static BERLIN: City =
-    city!("Berlin", "Berlin", "DE", 52.52, 13.40, 1, "Spree Hotel Wifi GmbH", [198, 19, 200], 64_703);
+pub static SAO_PAULO: City = city!(
+    "Sao Paulo",
+    "Sao Paulo",
+    "BR",
+    -23.55,
+    -46.63,
+    -3,
+    "Paulista Hosting",
+    [203, 0, 113],
+    64_700
+);
+pub static BUCHAREST: City = city!(
+    "Bucharest",
+    "Bucuresti",
+    "RO",
+    44.43,
+    26.10,
+    2,
+    "Dacia VPS SRL",
+    [192, 0, 2],
+    64_701
+);
+pub static SINGAPORE: City = city!(
+    "Singapore",
+    "Singapore",
+    "SG",
+    1.35,
+    103.82,
+    8,
+    "Lion City Mobile",
+    [198, 51, 100],
+    64_702
+);
+pub static BERLIN: City = city!(
+    "Berlin",
+    "Berlin",
+    "DE",
+    52.52,
+    13.40,
+    1,
+    "Spree Hotel Wifi GmbH",
+    [198, 19, 200],
+    64_703
+);
 /// Great-circle distance in kilometres.
 pub fn distance_km(a: &City, b: &City) -> f64 {
     let (la1, lo1, la2, lo2) = (
@@ -130,8 +229,16 @@ impl Dept {
             Dept::Engineering => &["VP Engineering", "Software Engineer", "Senior Engineer"],
             Dept::Hr => &["HR Director", "HR Business Partner", "Recruiter"],
             Dept::Legal => &["General Counsel", "Legal Counsel", "Paralegal"],
-            Dept::It => &["IT Manager", "Systems Administrator", "Service Desk Analyst"],
-            Dept::Marketing => &["Marketing Director", "Content Strategist", "Campaign Manager"],
+            Dept::It => &[
+                "IT Manager",
+                "Systems Administrator",
+                "Service Desk Analyst",
+            ],
+            Dept::Marketing => &[
+                "Marketing Director",
+                "Content Strategist",
+                "Campaign Manager",
+            ],
         }
     }
 
@@ -180,17 +287,73 @@ pub const PAYROLL_SITE: &str = "Finance-Payroll";
 pub const INTRANET_SITE: &str = "Company-Intranet";
 
 pub const GIVEN: [&str; 32] = [
-    "Adele", "Alex", "Allan", "Diego", "Grady", "Henrietta", "Isaiah", "Johanna", "Joni", "Lee",
-    "Lidia", "Lynne", "Megan", "Miriam", "Nestor", "Patti", "Pradeep", "Christie", "Debra", "Emily",
-    "Irvin", "Kari", "Lena", "Nora", "Omar", "Priya", "Ravi", "Sanne", "Tomas", "Wouter", "Yuki",
+    "Adele",
+    "Alex",
+    "Allan",
+    "Diego",
+    "Grady",
+    "Henrietta",
+    "Isaiah",
+    "Johanna",
+    "Joni",
+    "Lee",
+    "Lidia",
+    "Lynne",
+    "Megan",
+    "Miriam",
+    "Nestor",
+    "Patti",
+    "Pradeep",
+    "Christie",
+    "Debra",
+    "Emily",
+    "Irvin",
+    "Kari",
+    "Lena",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Ravi",
+    "Sanne",
+    "Tomas",
+    "Wouter",
+    "Yuki",
     "Zara",
 ];
 
 pub const SURNAMES: [&str; 32] = [
-    "Vance", "Wilber", "Deyoung", "Siciliani", "Archie", "Mueller", "Langer", "Lauer", "Sherman",
-    "Gu", "Holloway", "Robbins", "Bowen", "Hunter", "Wilke", "Fernandez", "Gupta", "Cline",
-    "Berg", "Braun", "Sauer", "Jansen", "Visser", "Bakker", "Okafor", "Patel", "Rao", "De Vries",
-    "Novak", "Smit", "Tanaka", "Khan",
+    "Vance",
+    "Wilber",
+    "Deyoung",
+    "Siciliani",
+    "Archie",
+    "Mueller",
+    "Langer",
+    "Lauer",
+    "Sherman",
+    "Gu",
+    "Holloway",
+    "Robbins",
+    "Bowen",
+    "Hunter",
+    "Wilke",
+    "Fernandez",
+    "Gupta",
+    "Cline",
+    "Berg",
+    "Braun",
+    "Sauer",
+    "Jansen",
+    "Visser",
+    "Bakker",
+    "Okafor",
+    "Patel",
+    "Rao",
+    "De Vries",
+    "Novak",
+    "Smit",
+    "Tanaka",
+    "Khan",
 ];
 
 #[cfg(test)]

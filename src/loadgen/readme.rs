@@ -62,7 +62,10 @@ pub fn sample_readme(spec: &TenantSpec, stats: &ExportStats, truth: &GroundTruth
     }
     let _ = writeln!(md, "| **total** | {} |\n", stats.total_rows());
     let _ = writeln!(md, "## Scenarios\n");
-    let _ = writeln!(md, "| Scenario | User | When (UTC) | Malicious | Key facts |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| Scenario | User | When (UTC) | Malicious | Key facts |\n|---|---|---|---|---|"
+    );
     for s in &truth.scenarios {
         let kind = serde_json::to_value(s.kind).ok();
         let kind = kind.as_ref().and_then(|v| v.as_str()).unwrap_or("?");

@@ -145,7 +145,14 @@ fn base(ctx: &TenantCtx, rng: &mut impl Rng, s: &SignIn, table: &'static str) ->
         .s("OperationName", "Sign-in activity")
         .s("CreatedDateTime", &ts7(s.time))
         .s("ResultType", s.result)
-        .s("ResultDescription", if s.result == "0" { "" } else { "Invalid username or password." })
+        .s(
+            "ResultDescription",
+            if s.result == "0" {
+                ""
+            } else {
+                "Invalid username or password."
+            },
+        )
         .set("DurationMs", 0)
         .s("Identity", &s.user.display_name())
         .s("UserPrincipalName", &s.user.upn)
@@ -162,16 +169,22 @@ fn base(ctx: &TenantCtx, rng: &mut impl Rng, s: &SignIn, table: &'static str) ->
         .s("AADTenantId", &ctx.aad_tenant_id)
         .s("HomeTenantId", &ctx.aad_tenant_id)
         .s("ResourceTenantId", &ctx.aad_tenant_id)
-        .s("ResourceId", &format!("/tenants/{}/providers/Microsoft.aadiam", ctx.aad_tenant_id))
+        .s(
+            "ResourceId",
+            &format!("/tenants/{}/providers/Microsoft.aadiam", ctx.aad_tenant_id),
+        )
         .s("ConditionalAccessStatus", "notApplied")
         .s("AuthenticationDetails", &auth_details(s))
         .set("IsRisky", s.risk.is_some())
         .s("RiskLevelDuringSignIn", risk)
         .s("RiskLevelAggregated", risk)
-        .s("RiskState", if s.risk.is_some() { "atRisk" } else { "none" })
+        .s(
+            "RiskState",
+            if s.risk.is_some() { "atRisk" } else { "none" },
+        )
         .s("RiskDetail", "none");
-    if row.map.get("ResultDescription") == Some(&Value::from("")) {
-        row.map.remove("ResultDescription");
+    if row.get("ResultDescription") == Some(&Value::from("")) {
+        row.remove("ResultDescription");
     }
     (row, id)
 }
@@ -247,7 +260,10 @@ pub fn behavior(
         .s("EventSource", "Azure AD")
         .s("EventVendor", "Microsoft")
         .s("SourceIPAddress", &s.ip)
-        .s("SourceIPLocation", &format!("{}, {}", s.city.name, s.city.country))
+        .s(
+            "SourceIPLocation",
+            &format!("{}, {}", s.city.name, s.city.country),
+        )
         .s("DestinationDevice", "")
         .s("NativeTableName", "SigninLogs")
         .set("InvestigationPriority", ins.priority)

@@ -57,7 +57,13 @@ pub fn file_op(ctx: &TenantCtx, rng: &mut impl Rng, op: &FileOp) -> (Row, String
     let ext = name.rsplit('.').next().unwrap_or("").to_string();
     let site_url = format!("{}/sites/{}/", ctx.sharepoint, op.site);
     let folder = "Shared Documents";
-    let mut row = Row::new(ctx, "OfficeActivity", op.time, &guid(rng), "OfficeActivityManager");
+    let mut row = Row::new(
+        ctx,
+        "OfficeActivity",
+        op.time,
+        &guid(rng),
+        "OfficeActivityManager",
+    );
     row.s("OfficeId", &id)
         .s("Operation", op.operation)
         .s("OfficeWorkload", "SharePoint")
@@ -88,7 +94,13 @@ pub fn mail_access(
 ) -> (Row, String) {
     let id = guid(rng);
     let folders = json!([{"Path": "\\Inbox", "FolderItems": [{"InternetMessageId": format!("<{}@{}>", guid(rng), ctx.domain)}]}]);
-    let mut row = Row::new(ctx, "OfficeActivity", time, &guid(rng), "OfficeActivityManager");
+    let mut row = Row::new(
+        ctx,
+        "OfficeActivity",
+        time,
+        &guid(rng),
+        "OfficeActivityManager",
+    );
     row.s("OfficeId", &id)
         .s("Operation", "MailItemsAccessed")
         .s("OfficeWorkload", "Exchange")
@@ -105,7 +117,10 @@ pub fn mail_access(
         .s("ResultStatus", "Succeeded")
         .set("ExternalAccess", false)
         .s("Folders", &folders.to_string())
-        .set("OperationProperties", json!([{"Name": "MailAccessType", "Value": "Bind"}]));
+        .set(
+            "OperationProperties",
+            json!([{"Name": "MailAccessType", "Value": "Bind"}]),
+        );
     (row, id)
 }
 
@@ -125,7 +140,13 @@ pub fn inbox_rule(
         {"Name": "SubjectContainsWords", "Value": "invoice"},
         {"Name": "StopProcessingRules", "Value": "True"},
     ]);
-    let mut row = Row::new(ctx, "OfficeActivity", time, &guid(rng), "OfficeActivityManager");
+    let mut row = Row::new(
+        ctx,
+        "OfficeActivity",
+        time,
+        &guid(rng),
+        "OfficeActivityManager",
+    );
     row.s("OfficeId", &id)
         .s("Operation", "New-InboxRule")
         .s("OfficeWorkload", "Exchange")
@@ -133,9 +154,15 @@ pub fn inbox_rule(
         .s("UserId", &user.upn)
         .s("UserKey", &user.object_id)
         .s("UserType", "Regular")
-        .s("ClientIP", &format!("{ip}:{}", rng.random_range(30_000..60_000u32)))
+        .s(
+            "ClientIP",
+            &format!("{ip}:{}", rng.random_range(30_000..60_000u32)),
+        )
         .s("OrganizationId", &ctx.aad_tenant_id)
-        .s("OrganizationName", &format!("{}.onmicrosoft.com", ctx.domain_label()))
+        .s(
+            "OrganizationName",
+            &format!("{}.onmicrosoft.com", ctx.domain_label()),
+        )
         .s("OriginatingServer", "AM0PR01MB1234 (15.20.8293.000)\r\n")
         .s("ResultStatus", "True")
         .set("ExternalAccess", false)
@@ -179,7 +206,10 @@ pub fn audit(ctx: &TenantCtx, rng: &mut impl Rng, c: &DirChange) -> (Row, String
         .s("Identity", &c.actor.display_name())
         .s("AADTenantId", &ctx.aad_tenant_id)
         .s("OperationVersion", "1.0")
-        .s("ResourceId", &format!("/tenants/{}/providers/Microsoft.aadiam", ctx.aad_tenant_id))
+        .s(
+            "ResourceId",
+            &format!("/tenants/{}/providers/Microsoft.aadiam", ctx.aad_tenant_id),
+        )
         .set(
             "InitiatedBy",
             json!({"user": {
@@ -201,15 +231,30 @@ pub fn audit(ctx: &TenantCtx, rng: &mut impl Rng, c: &DirChange) -> (Row, String
                 "administrativeUnits": [],
             }]),
         )
-        .set("AdditionalDetails", json!([{"key": "UserType", "value": "Member"}]));
+        .set(
+            "AdditionalDetails",
+            json!([{"key": "UserType", "value": "Member"}]),
+        );
     (row, id)
 }
 
 const AZURE_OPS: [(&str, &str, &str); 4] = [
-    ("MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE", "virtualMachines", "vm-build"),
+    (
+        "MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE",
+        "virtualMachines",
+        "vm-build",
+    ),
     ("MICROSOFT.WEB/SITES/RESTART/ACTION", "sites", "app-portal"),
-    ("MICROSOFT.RESOURCES/DEPLOYMENTS/WRITE", "deployments", "deploy-main"),
-    ("MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION", "storageAccounts", "stbuildartifacts"),
+    (
+        "MICROSOFT.RESOURCES/DEPLOYMENTS/WRITE",
+        "deployments",
+        "deploy-main",
+    ),
+    (
+        "MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION",
+        "storageAccounts",
+        "stbuildartifacts",
+    ),
 ];
 
 /// An AzureActivity administrative operation; returns it and its `EventDataId`.
@@ -230,7 +275,8 @@ pub fn azure_op(
         provider.to_lowercase()
     );
     let auth = json!({"action": op.to_lowercase(), "scope": resource});
-    let props = json!({"entity": resource, "message": op.to_lowercase(), "hierarchy": ctx.aad_tenant_id});
+    let props =
+        json!({"entity": resource, "message": op.to_lowercase(), "hierarchy": ctx.aad_tenant_id});
     let mut row = Row::new(ctx, "AzureActivity", time, &guid(rng), "Azure");
     row.s("EventDataId", &id)
         .s("OperationNameValue", op)
@@ -245,7 +291,10 @@ pub fn azure_op(
         .s("SubscriptionId", &ctx.subscription_id)
         .s("_ResourceId", &resource.to_lowercase())
         .s("CorrelationId", &guid(rng))
-        .s("Hierarchy", &format!("{}/{}", ctx.aad_tenant_id, ctx.subscription_id))
+        .s(
+            "Hierarchy",
+            &format!("{}/{}", ctx.aad_tenant_id, ctx.subscription_id),
+        )
         .s("EventSubmissionTimestamp", &ts7(time))
         .s("Authorization", &auth.to_string())
         .set("Authorization_d", auth)
