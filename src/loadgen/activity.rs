@@ -76,7 +76,7 @@ pub fn user_day(inp: &DayInput, rng: &mut impl Rng, out: &mut Vec<Row>) -> DayOu
         ),
     };
     let mut result = DayOutput::default();
-    let sign_ins = rng.random_range(1..=2);
+    let sign_ins = if rng.random_bool(0.3) { 2 } else { 1 };
     for n in 0..sign_ins {
         let time = work_time(rng, inp.day_start, city);
         let app = *apps(user).choose(rng).expect("apps");
@@ -109,14 +109,14 @@ pub fn user_day(inp: &DayInput, rng: &mut impl Rng, out: &mut Vec<Row>) -> DayOu
             out.push(noise_behavior(inp.ctx, rng, &s));
         }
     }
-    let refreshes = rng_count(rng, 3, 5);
+    let refreshes = rng_count(rng, 1, 2);
     token_refreshes(inp, user, city, &ip, rng, refreshes, out);
     office_day(inp, user, city, &ip, rng, out);
     if user.is_it() {
         directory_work(inp, user, city, &ip, rng, out);
     }
     if user.dept.uses_azure() {
-        for _ in 0..rng.random_range(0..=3) {
+        for _ in 0..rng.random_range(0..=2) {
             let t = work_time(rng, inp.day_start, city);
             out.push(workloads::azure_op(inp.ctx, rng, user, t, &ip).0);
         }
@@ -137,12 +137,7 @@ pub fn push_signin(
     out: &mut Vec<Row>,
 ) -> [String; 2] {
     let (row, id) = signin::interactive(ctx, rng, s);
-    let item = row
-        .map
-        .get("_ItemId")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
+    let item = row.get_str("_ItemId").to_string();
     out.push(row);
     let (ba, src) = signin::behavior(ctx, rng, s, &item, ins);
     out.push(ba);
@@ -233,13 +228,13 @@ fn office_day(
     rng: &mut impl Rng,
     out: &mut Vec<Row>,
 ) {
-    for _ in 0..rng.random_range(2..=4) {
+    for _ in 0..rng.random_range(1..=2) {
         let t = work_time(rng, inp.day_start, city);
         out.push(workloads::mail_access(inp.ctx, rng, user, t, ip).0);
     }
     let plan: [(&'static str, u32, u32); 3] = [
-        ("FileAccessed", 2, 5),
-        ("FileModified", 0, 2),
+        ("FileAccessed", 1, 3),
+        ("FileModified", 0, 1),
         ("FileDownloaded", 1, 4),
     ];
     for (operation, lo, hi) in plan {
@@ -290,7 +285,7 @@ fn directory_work(
     rng: &mut impl Rng,
     out: &mut Vec<Row>,
 ) {
-    for _ in 0..rng.random_range(0..=2) {
+    for _ in 0..rng.random_range(0..=1) {
         let Some(&target) = inp.active.choose(rng) else {
             return;
         };

@@ -229,7 +229,7 @@ pub fn peer_row(
         .s("PeerUserName", "")
         .s("PeerUserPrincipalName", "")
         .set("Rank", rank as u64);
-    row.map.remove("SourceSystem");
+    row.remove("SourceSystem");
     row
 }
 
@@ -315,7 +315,7 @@ pub fn identity_row(
         .set("GroupMembership", Value::Array(groups))
         .set("UserAccountControl", json!(["NormalAccount"]));
     if manager.is_empty() {
-        row.map.remove("Manager");
+        row.remove("Manager");
     }
     row
 }

@@ -53,18 +53,20 @@ fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
 impl Engine {
     pub fn new(spec: &TenantSpec) -> Engine {
         let mut rng = rng_for(spec.seed, u64::MAX);
+        let subscription_id = guid(&mut rng);
+        let (resource_group, workspace_name) = ("rg-sentinel", "law-sentinel");
+        let label = spec.domain.split('.').next().unwrap_or(&spec.domain);
         let ctx = TenantCtx {
             workspace_id: spec.workspace_id.clone(),
             aad_tenant_id: spec.aad_tenant_id.clone(),
             domain: spec.domain.clone(),
-            sharepoint: String::new(),
-            subscription_id: guid(&mut rng),
-            resource_group: "rg-sentinel".into(),
-            workspace_name: "law-sentinel".into(),
-        };
-        let ctx = TenantCtx {
-            sharepoint: format!("https://{}.sharepoint.com", ctx.domain_label()),
-            ..ctx
+            sharepoint: format!("https://{label}.sharepoint.com"),
+            workspace_resource_id: TenantCtx::resource_id_of(
+                &subscription_id,
+                resource_group,
+                workspace_name,
+            ),
+            subscription_id,
         };
         let mut dir = Directory::build(&mut rng, spec.users, &spec.domain, spec.start);
         let plan = Plan::build(spec, &mut dir, &mut rng);
@@ -137,12 +139,8 @@ impl Engine {
         };
         let upn = self.dir.users[user].upn.as_str();
         for row in rows.iter().filter(|r| r.table == "OfficeActivity") {
-            let op = row
-                .map
-                .get("Operation")
-                .and_then(|v| v.as_str())
-                .unwrap_or("");
-            let who = row.map.get("UserId").and_then(|v| v.as_str()).unwrap_or("");
+            let op = row.get_str("Operation");
+            let who = row.get_str("UserId");
             if who == upn && matches!(op, "FileDownloaded" | "FileSyncDownloadedFull") {
                 *self
                     .observed

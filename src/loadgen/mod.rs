@@ -17,6 +17,7 @@ mod alerts;
 mod directory;
 mod engine;
 mod export;
+mod inject;
 mod places;
 mod readme;
 mod rowkit;
@@ -144,11 +145,11 @@ pub fn generate(spec: &TenantSpec, sink: &mut dyn FnMut(&str, Map<String, Value>
         let cutoff = engine.day_start(day + 1);
         let ready = pending.partition_point(|r| r.time < cutoff);
         for row in pending.drain(..ready) {
-            sink(row.table, row.map);
+            sink(row.table, row.into_map());
         }
     }
     for row in pending.drain(..) {
-        sink(row.table, row.map);
+        sink(row.table, row.into_map());
     }
     engine.finish()
 }

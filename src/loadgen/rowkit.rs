@@ -5,15 +5,20 @@
 //! does. Invariants: `TimeGenerated` always has exactly seven fractional digits and a `Z`;
 //! ids come only from the caller's seeded generator, so the same seed gives the same ids.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 use rand::Rng;
 use serde_json::{Map, Value};
 
 /// Format an instant the way the export writes `TimeGenerated`: 100 ns ticks, `Z` suffix.
 pub fn ts7(t: DateTime<Utc>) -> String {
     format!(
-        "{}.{:07}Z",
-        t.format("%Y-%m-%dT%H:%M:%S"),
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
         t.timestamp_subsec_nanos() / 100
     )
 }
@@ -48,8 +53,8 @@ pub struct TenantCtx {
     /// `https://<tenant>.sharepoint.com`
     pub sharepoint: String,
     pub subscription_id: String,
-    pub resource_group: String,
-    pub workspace_name: String,
+    /// `_Internal_WorkspaceResourceId`, computed once from the three fields above.
+    pub workspace_resource_id: String,
 }
 
 impl TenantCtx {
@@ -59,20 +64,21 @@ impl TenantCtx {
     }
 
     /// The workspace ARM id as `_Internal_WorkspaceResourceId` spells it (lower case).
-    pub fn workspace_resource_id(&self) -> String {
+    pub fn resource_id_of(subscription: &str, resource_group: &str, workspace: &str) -> String {
         format!(
-            "/subscriptions/{}/resourcegroups/{}/providers/microsoft.operationalinsights/workspaces/{}",
-            self.subscription_id, self.resource_group, self.workspace_name
+            "/subscriptions/{subscription}/resourcegroups/{resource_group}/providers/microsoft.operationalinsights/workspaces/{workspace}"
         )
     }
 }
 
-/// One row under construction.
+/// One row under construction. Columns are kept as a flat list with static names and turned
+/// into a `serde_json::Map` only when emitted ([`Row::into_map`]), which keeps the rows buffered
+/// for time ordering cheap; a column set twice keeps its last value, as a map insert would.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub table: &'static str,
     pub time: DateTime<Utc>,
-    pub map: Map<String, Value>,
+    cols: Vec<(&'static str, Value)>,
 }
 
 impl Row {
@@ -84,28 +90,56 @@ impl Row {
         item_id: &str,
         source_system: &str,
     ) -> Row {
-        let mut map = Map::new();
-        map.insert("Type".into(), table.into());
-        map.insert("TenantId".into(), ctx.workspace_id.as_str().into());
-        map.insert("TimeGenerated".into(), ts7(time).into());
-        map.insert("_ItemId".into(), item_id.into());
-        map.insert(
-            "_Internal_WorkspaceResourceId".into(),
-            ctx.workspace_resource_id().into(),
-        );
-        map.insert("SourceSystem".into(), source_system.into());
-        Row { table, time, map }
+        let mut cols = Vec::with_capacity(40);
+        cols.push(("Type", Value::from(table)));
+        cols.push(("TenantId", ctx.workspace_id.as_str().into()));
+        cols.push(("TimeGenerated", ts7(time).into()));
+        cols.push(("_ItemId", item_id.into()));
+        cols.push((
+            "_Internal_WorkspaceResourceId",
+            ctx.workspace_resource_id.as_str().into(),
+        ));
+        cols.push(("SourceSystem", source_system.into()));
+        Row { table, time, cols }
     }
 
     /// Set a column to any JSON value.
-    pub fn set(&mut self, key: &str, value: impl Into<Value>) -> &mut Row {
-        self.map.insert(key.to_string(), value.into());
+    pub fn set(&mut self, key: &'static str, value: impl Into<Value>) -> &mut Row {
+        self.cols.push((key, value.into()));
         self
     }
 
     /// Set a string column.
-    pub fn s(&mut self, key: &str, value: &str) -> &mut Row {
+    pub fn s(&mut self, key: &'static str, value: &str) -> &mut Row {
         self.set(key, value)
+    }
+
+    /// The current value of a column.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.cols
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The current value of a string column, or `""`.
+    pub fn get_str(&self, key: &str) -> &str {
+        self.get(key).and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// Drop a column (the export omits empty columns).
+    pub fn remove(&mut self, key: &str) {
+        self.cols.retain(|(k, _)| *k != key);
+    }
+
+    /// The row as the export writes it (sorted keys).
+    pub fn into_map(self) -> Map<String, Value> {
+        let mut map = Map::new();
+        for (k, v) in self.cols {
+            map.insert(k.to_string(), v);
+        }
+        map
     }
 }
 

@@ -15,14 +15,12 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::activity::{Travel, push_signin};
-use super::alerts;
+use super::activity::Travel;
 use super::directory::{Directory, User, city_ip};
 use super::engine::Observed;
+use super::inject::{self, Env};
 use super::places::{self, City, Dept, PAYROLL_SITE};
-use super::rowkit::{Row, TenantCtx, jitter};
-use super::signin::{Insights, OUTLOOK, SHAREPOINT, SignIn, TEAMS};
-use super::workloads::{self, DirChange, FileOp};
+use super::rowkit::{Row, TenantCtx};
 use super::{ScenarioKind, ScenarioTruth, TenantSpec};
 
 /// The forwarding target of the malicious inbox rule.
@@ -47,7 +45,7 @@ pub struct Planned {
 }
 
 impl Planned {
-    fn note(&mut self, evidence: String, time: DateTime<Utc>) {
+    pub fn note(&mut self, evidence: String, time: DateTime<Utc>) {
         self.truth.evidence_ids.push(evidence);
         self.note_time(time);
     }
@@ -99,7 +97,7 @@ fn weekday_at_or_before(start: DateTime<Utc>, mut day: u32) -> u32 {
 }
 
 /// Local `hour:minute` at the user's home on `day`, as UTC.
-fn local(start: DateTime<Utc>, day: u32, city: &City, hour: i64, minute: i64) -> DateTime<Utc> {
+pub fn local(start: DateTime<Utc>, day: u32, city: &City, hour: i64, minute: i64) -> DateTime<Utc> {
     day_start(start, day) + Duration::minutes((hour - city.utc_offset) * 60 + minute)
 }
 
@@ -257,13 +255,15 @@ impl Plan {
                 day,
             };
             match item.kind {
-                ScenarioKind::BulkDownloadBeforeResignation => bulk(&env, rng, item, out),
+                ScenarioKind::BulkDownloadBeforeResignation => inject::bulk(&env, rng, item, out),
                 _ if item.day != day => {}
-                ScenarioKind::NewCountryFinanceAccess => new_country(&env, rng, item, out),
-                ScenarioKind::InboxForwardAfterRiskySignIn => inbox_forward(&env, rng, item, out),
-                ScenarioKind::NewPrivilegedRole => privileged_role(&env, rng, item, out),
-                ScenarioKind::DormantAccountWakes => dormant_wakes(&env, rng, item, out),
-                ScenarioKind::ImpossibleTravel => impossible_travel(&env, rng, item, out),
+                ScenarioKind::NewCountryFinanceAccess => inject::new_country(&env, rng, item, out),
+                ScenarioKind::InboxForwardAfterRiskySignIn => {
+                    inject::inbox_forward(&env, rng, item, out)
+                }
+                ScenarioKind::NewPrivilegedRole => inject::privileged_role(&env, rng, item, out),
+                ScenarioKind::DormantAccountWakes => inject::dormant_wakes(&env, rng, item, out),
+                ScenarioKind::ImpossibleTravel => inject::impossible_travel(&env, rng, item, out),
                 ScenarioKind::BenignTravel => {}
             }
         }
@@ -350,7 +350,7 @@ fn new_item(kind: ScenarioKind, user: usize, day: u32, u: &User, start: DateTime
             vec![],
             true,
             "Downloads from the user's team site climb from a few a day to hundreds a day over the \
-             last two weeks, partly in the evening, before the account is added to the Leavers \
+             last two weeks (150-300 on each of the last four working days), partly in the evening, before the account is added to the Leavers \
              group. The count key fact is the largest number of the user's download rows \
              (FileDownloaded and FileSyncDownloadedFull) on one UTC calendar day.",
         ),
@@ -421,255 +421,24 @@ fn new_item(kind: ScenarioKind, user: usize, day: u32, u: &User, start: DateTime
     }
 }
 
-/// Download counts per day of the bulk phase: a short ramp, then 150-300 a working day.
+/// Download counts per day of the bulk phase: a two-week ramp on working days (about 10, then
+/// 20-60, then 150-300 a day in the last four working days), weekends left alone.
 fn bulk_days(spec: &TenantSpec, rng: &mut ChaCha8Rng, last: u32) -> Vec<(u32, u32)> {
     let first = last - 14;
-    let mut working = 0;
-    (first..=last)
-        .map(|d| {
-            let count = if is_weekend(spec.start, d) {
-                rng.random_range(20..=60)
-            } else {
-                working += 1;
-                if working <= 2 {
-                    rng.random_range(40..=90)
-                } else {
-                    rng.random_range(150..=300)
-                }
+    let working: Vec<u32> = (first..=last)
+        .filter(|d| !is_weekend(spec.start, *d))
+        .collect();
+    let n = working.len();
+    working
+        .into_iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let count = match n - k {
+                1..=4 => rng.random_range(150..=300),
+                5..=7 => rng.random_range(20..=60),
+                _ => rng.random_range(6..=15),
             };
             (d, count)
         })
         .collect()
-}
-
-struct Env<'a> {
-    ctx: &'a TenantCtx,
-    dir: &'a Directory,
-    start: DateTime<Utc>,
-    day: u32,
-}
-
-fn bulk(env: &Env, rng: &mut ChaCha8Rng, item: &mut Planned, out: &mut Vec<Row>) {
-    let Some(&(_, count)) = item.bulk.iter().find(|b| b.0 == env.day) else {
-        return;
-    };
-    let user = &env.dir.users[item.user];
-    let ip = user.ips[0].clone();
-    let weekend = is_weekend(env.start, env.day);
-    for _ in 0..count {
-        let evening = weekend || rng.random_bool(0.3);
-        let (hour, span) = if evening { (19, 240) } else { (8, 600) };
-        let minute = rng.random_range(0..span);
-        let time = jitter(rng, local(env.start, env.day, user.home, hour, minute));
-        let operation = if rng.random_bool(0.7) {
-            "FileDownloaded"
-        } else {
-            "FileSyncDownloadedFull"
-        };
-        let op = FileOp {
-            user,
-            time,
-            site: item.site,
-            operation,
-            ip: &ip,
-        };
-        let (row, id) = workloads::file_op(env.ctx, rng, &op);
-        item.note(format!("OfficeActivity:{id}"), time);
-        out.push(row);
-    }
-}
-
-fn attacker_signin<'a>(
-    user: &'a User,
-    time: DateTime<Utc>,
-    city: &'a City,
-    ip: String,
-) -> SignIn<'a> {
-    SignIn {
-        user,
-        time,
-        city,
-        ip,
-        app: OUTLOOK,
-        result: "0",
-        risk: None,
-        foreign_device: true,
-    }
-}
-
-fn note_signin(item: &mut Planned, ids: [String; 2], time: DateTime<Utc>) {
-    for id in ids {
-        item.note(id, time);
-    }
-}
-
-fn new_country(env: &Env, rng: &mut ChaCha8Rng, item: &mut Planned, out: &mut Vec<Row>) {
-    let user = &env.dir.users[item.user];
-    let city = &places::SAO_PAULO;
-    let ip = city_ip(rng, city);
-    let second = rng.random_range(0..50);
-    let time = day_start(env.start, env.day) + Duration::minutes(135) + Duration::seconds(second);
-    let time = jitter(rng, time);
-    let s = SignIn {
-        app: SHAREPOINT,
-        ..attacker_signin(user, time, city, ip.clone())
-    };
-    let ins = Insights {
-        priority: 8,
-        true_flags: vec![
-            "FirstTimeUserConnectedFromCountry",
-            "CountryUncommonlyConnectedFromAmongPeers",
-            "FirstTimeConnectionFromCountryObservedInTenant",
-            "FirstTimeUserConnectedViaISP",
-            "FirstTimeUserConnectedFromDevice",
-        ],
-        dormant: false,
-    };
-    note_signin(item, push_signin(env.ctx, rng, &s, &ins, out), time);
-    let mut minute = 3;
-    for operation in [
-        "FileAccessed",
-        "FileAccessed",
-        "FileAccessed",
-        "FileDownloaded",
-    ]
-    .into_iter()
-    .chain(["FileDownloaded"; 6])
-    {
-        minute += rng.random_range(1..=2);
-        let t = jitter(rng, time + Duration::minutes(minute));
-        let op = FileOp {
-            user,
-            time: t,
-            site: PAYROLL_SITE,
-            operation,
-            ip: &ip,
-        };
-        let (row, id) = workloads::file_op(env.ctx, rng, &op);
-        item.note(format!("OfficeActivity:{id}"), t);
-        out.push(row);
-    }
-}
-
-fn inbox_forward(env: &Env, rng: &mut ChaCha8Rng, item: &mut Planned, out: &mut Vec<Row>) {
-    let user = &env.dir.users[item.user];
-    let city = &places::BUCHAREST;
-    let ip = city_ip(rng, city);
-    let minute = rng.random_range(0..50);
-    let time = jitter(rng, local(env.start, env.day, user.home, 11, minute));
-    let s = SignIn {
-        risk: Some("high"),
-        ..attacker_signin(user, time, city, ip.clone())
-    };
-    let ins = Insights {
-        priority: 5,
-        true_flags: vec![
-            "FirstTimeUserConnectedFromCountry",
-            "CountryUncommonlyConnectedFromAmongPeers",
-            "FirstTimeUserConnectedFromDevice",
-        ],
-        dormant: false,
-    };
-    let ids = push_signin(env.ctx, rng, &s, &ins, out);
-    let signin_id = ids[0].trim_start_matches("SigninLogs:").to_string();
-    note_signin(item, ids, time);
-    let (alert, alert_id) =
-        alerts::unfamiliar_signin_alert(env.ctx, rng, user, time, &signin_id, city, &ip);
-    item.note(format!("SecurityAlert:{alert_id}"), alert.time);
-    out.push(alert);
-    let t = jitter(rng, time + Duration::minutes(20));
-    let (rule, rule_id) = workloads::inbox_rule(env.ctx, rng, user, t, &ip, FORWARD_TO);
-    item.note(format!("OfficeActivity:{rule_id}"), t);
-    out.push(rule);
-}
-
-fn privileged_role(env: &Env, rng: &mut ChaCha8Rng, item: &mut Planned, out: &mut Vec<Row>) {
-    let target = &env.dir.users[item.user];
-    let actor = &env.dir.users[item.actor];
-    let time = jitter(rng, local(env.start, env.day, actor.home, 15, 5));
-    let change = DirChange {
-        actor,
-        target,
-        time,
-        actor_ip: &actor.ips[0],
-        operation: "Add member to role",
-        category: "RoleManagement",
-        op_type: "Assign",
-        modified: vec![("Role.DisplayName", format!("\"{GRANTED_ROLE}\""))],
-    };
-    let (row, id) = workloads::audit(env.ctx, rng, &change);
-    item.note(format!("AuditLogs:{id}"), time);
-    out.push(row);
-    let (anomaly, anomaly_id) = alerts::role_anomaly(
-        env.ctx,
-        rng,
-        target,
-        actor,
-        &actor.ips[0],
-        time,
-        GRANTED_ROLE,
-    );
-    item.note(format!("Anomalies:{anomaly_id}"), anomaly.time);
-    out.push(anomaly);
-}
-
-fn dormant_wakes(env: &Env, rng: &mut ChaCha8Rng, item: &mut Planned, out: &mut Vec<Row>) {
-    let user = &env.dir.users[item.user];
-    let ip = city_ip(rng, user.home);
-    let minute = rng.random_range(0..40);
-    let time = jitter(rng, local(env.start, env.day, user.home, 6, minute));
-    let s = SignIn {
-        user,
-        time,
-        city: user.home,
-        ip,
-        app: TEAMS,
-        result: "0",
-        risk: None,
-        foreign_device: false,
-    };
-    let ins = Insights {
-        priority: 7,
-        true_flags: vec!["FirstTimeUserConnectedViaISP"],
-        dormant: true,
-    };
-    note_signin(item, push_signin(env.ctx, rng, &s, &ins, out), time);
-}
-
-fn impossible_travel(env: &Env, rng: &mut ChaCha8Rng, item: &mut Planned, out: &mut Vec<Row>) {
-    let user = &env.dir.users[item.user];
-    let minute = rng.random_range(0..30);
-    let first = jitter(rng, local(env.start, env.day, user.home, 9, minute));
-    let home = SignIn {
-        user,
-        time: first,
-        city: user.home,
-        ip: user.ips[0].clone(),
-        app: TEAMS,
-        result: "0",
-        risk: None,
-        foreign_device: false,
-    };
-    note_signin(
-        item,
-        push_signin(env.ctx, rng, &home, &Insights::default(), out),
-        first,
-    );
-    let far = &places::SINGAPORE;
-    debug_assert!(
-        places::distance_km(user.home, far) > 5_000.0,
-        "travel must be impossible"
-    );
-    let second = first + Duration::minutes(40);
-    let s = attacker_signin(user, second, far, city_ip(rng, far));
-    let ins = Insights {
-        priority: 6,
-        true_flags: vec![
-            "FirstTimeUserConnectedFromCountry",
-            "CountryUncommonlyConnectedFromAmongPeers",
-            "FirstTimeUserConnectedViaISP",
-        ],
-        dormant: false,
-    };
-    note_signin(item, push_signin(env.ctx, rng, &s, &ins, out), second);
 }

@@ -183,8 +183,8 @@ fn base(ctx: &TenantCtx, rng: &mut impl Rng, s: &SignIn, table: &'static str) ->
             if s.risk.is_some() { "atRisk" } else { "none" },
         )
         .s("RiskDetail", "none");
-    if row.map.get("ResultDescription") == Some(&Value::from("")) {
-        row.map.remove("ResultDescription");
+    if row.get("ResultDescription") == Some(&Value::from("")) {
+        row.remove("ResultDescription");
     }
     (row, id)
 }
