@@ -247,7 +247,9 @@ fn export_folders_match_time_buckets_and_hold_every_evidence_id() {
         .iter()
         .filter(|f| f.ends_with("PT05M.json"))
     {
-        let rel = f.strip_prefix(dir.path()).expect("under root");
+        let rel = f
+            .strip_prefix(dir.path().join("export"))
+            .expect("under export");
         for line in std::fs::read_to_string(f).expect("utf-8").lines() {
             let row: Map<String, Value> = serde_json::from_str(line).expect("JSON line");
             let table = s(&row, "Type");

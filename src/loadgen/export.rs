@@ -3,7 +3,9 @@
 //! Each row goes to `am-<Table>/WorkspaceResourceId=/subscriptions/<sub>/resourcegroups/<rg>/
 //! providers/microsoft.operationalinsights/workspaces/<ws>/y=YYYY/m=MM/d=DD/h=HH/m=mm/PT05M.json`
 //! (JSON Lines), the folder being the 5-minute bucket of the row's `TimeGenerated`; the ground
-//! truth goes to `ground-truth.json`. Rows arrive in time order, so each table keeps one open
+//! truth goes to `ground-truth.json` beside the `export/` folder that holds the rows, so replaying
+//! `export/` reads data only. The shipped sample uses the compact layout instead: one gzipped
+//! JSON Lines file per table (`export/<Table>.jsonl.gz`). Rows arrive in time order, so each table keeps one open
 //! file and moves on when the bucket changes; files are opened in append mode, so a row that
 //! arrives late still lands in its own bucket.
 
@@ -44,6 +46,63 @@ pub fn blob_path(workspace_resource_id: &str, table: &str, time: DateTime<Utc>) 
         time.day(),
         time.hour(),
     ))
+}
+
+/// How rows are laid out under `export/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Storage-export blobs in 5-minute folders.
+    Blobs,
+    /// One gzipped JSON Lines file per table.
+    GzipPerTable,
+}
+
+/// One gzipped JSON Lines file per table.
+struct GzipWriter {
+    root: PathBuf,
+    open: BTreeMap<String, flate2::write::GzEncoder<BufWriter<File>>>,
+    stats: ExportStats,
+}
+
+impl GzipWriter {
+    fn write(&mut self, table: &str, row: &Map<String, Value>) -> Result<()> {
+        if !self.open.contains_key(table) {
+            let path = self.root.join(format!("{table}.jsonl.gz"));
+            let file =
+                File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            // A fixed header (no name, mtime 0) keeps the bytes reproducible.
+            let gz = flate2::GzBuilder::new()
+                .mtime(0)
+                .write(BufWriter::new(file), flate2::Compression::best());
+            self.open.insert(table.to_owned(), gz);
+            self.stats.files += 1;
+        }
+        let out = self
+            .open
+            .get_mut(table)
+            .context("gzip writer just opened")?;
+        serde_json::to_writer(&mut *out, row)
+            .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+            .with_context(|| format!("writing {table}.jsonl.gz"))?;
+        *self
+            .stats
+            .rows_per_table
+            .entry(table.to_string())
+            .or_default() += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<ExportStats> {
+        for (table, gz) in self.open {
+            let mut inner = gz
+                .finish()
+                .with_context(|| format!("finishing {table}.jsonl.gz"))?;
+            inner
+                .flush()
+                .with_context(|| format!("flushing {table}.jsonl.gz"))?;
+        }
+        Ok(self.stats)
+    }
 }
 
 /// One open blob per table.
@@ -113,30 +172,53 @@ impl BlobWriter {
     }
 }
 
-/// Write the storage-export layout of `spec`'s tenant and `ground-truth.json` under `dir`.
+/// Write the storage-export layout of `spec`'s tenant under `dir/export/` and
+/// `dir/ground-truth.json`.
 pub fn write_blob_export(spec: &TenantSpec, dir: &Path) -> Result<ExportStats> {
-    export(spec, dir).map(|(stats, _)| stats)
+    export(spec, dir, Layout::Blobs).map(|(stats, _)| stats)
 }
 
-fn export(spec: &TenantSpec, dir: &Path) -> Result<(ExportStats, GroundTruth)> {
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut writer = BlobWriter {
-        root: dir.to_path_buf(),
-        open: BTreeMap::new(),
-        stats: ExportStats::default(),
-        error: None,
-    };
-    let truth = generate(spec, &mut |table, row| {
-        if writer.error.is_none()
-            && let Err(e) = writer.write(table, &row)
-        {
-            writer.error = Some(e);
+fn export(spec: &TenantSpec, dir: &Path, layout: Layout) -> Result<(ExportStats, GroundTruth)> {
+    let root = dir.join("export");
+    fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    let mut error: Option<anyhow::Error> = None;
+    let (truth, mut stats) = match layout {
+        Layout::Blobs => {
+            let mut writer = BlobWriter {
+                root,
+                open: BTreeMap::new(),
+                stats: ExportStats::default(),
+                error: None,
+            };
+            let truth = generate(spec, &mut |table, row| {
+                if writer.error.is_none()
+                    && let Err(e) = writer.write(table, &row)
+                {
+                    writer.error = Some(e);
+                }
+            });
+            error = writer.error.take();
+            (truth, writer.finish()?)
         }
-    });
-    if let Some(e) = writer.error.take() {
+        Layout::GzipPerTable => {
+            let mut writer = GzipWriter {
+                root,
+                open: BTreeMap::new(),
+                stats: ExportStats::default(),
+            };
+            let truth = generate(spec, &mut |table, row| {
+                if error.is_none()
+                    && let Err(e) = writer.write(table, &row)
+                {
+                    error = Some(e);
+                }
+            });
+            (truth, writer.finish()?)
+        }
+    };
+    if let Some(e) = error {
         return Err(e);
     }
-    let mut stats = writer.finish()?;
     stats.scenarios = truth.scenarios.len();
     write_truth(&truth, &dir.join("ground-truth.json"))?;
     tracing::info!(
@@ -157,18 +239,13 @@ fn write_truth(truth: &GroundTruth, path: &Path) -> Result<()> {
 
 /// Write the shipped sample (`TenantSpec::sample()`) into `dir`, with its README.
 pub fn write_sample(dir: &Path) -> Result<ExportStats> {
-    if dir.exists() {
-        for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if path.is_dir() && name.starts_with("am-") {
-                fs::remove_dir_all(&path)
-                    .with_context(|| format!("removing old export {}", path.display()))?;
-            }
-        }
+    let old = dir.join("export");
+    if old.exists() {
+        fs::remove_dir_all(&old)
+            .with_context(|| format!("removing old export {}", old.display()))?;
     }
     let spec = TenantSpec::sample();
-    let (stats, truth) = export(&spec, dir)?;
+    let (stats, truth) = export(&spec, dir, Layout::GzipPerTable)?;
     let readme = super::readme::sample_readme(&spec, &stats, &truth);
     fs::write(dir.join("README.md"), readme)
         .with_context(|| format!("writing {}", dir.join("README.md").display()))?;
