@@ -38,6 +38,12 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Generate a synthetic tenant (users, peers, activity, injected scenarios) as an export.
     Loadgen(LoadgenArgs),
+    /// Benchmark reference: parse the JSON lines of the inputs and nothing else.
+    #[command(hide = true)]
+    BenchParse {
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +102,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Replay(args) => replay_cmd(args),
         Command::Loadgen(args) => loadgen_cmd(args),
+        Command::BenchParse { inputs } => {
+            let report = crate::pipeline::bench::bare_parse(&inputs)?;
+            println!(
+                "{}",
+                serde_json::to_string(&report).context("serialising the report")?
+            );
+            Ok(0)
+        }
     }
 }
 

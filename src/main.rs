@@ -1,9 +1,15 @@
 //! `ueba-narrator` binary: parse arguments, set up logging, run the library, map the exit code.
 
 use clap::Parser;
+use mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
 use ueba_narrator::cli::{Cli, LogFormat, run};
+
+/// Rows are allocated on the reader thread and freed on the engine thread; mimalloc handles
+/// that pattern far better than the system allocator.
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
 
 fn main() {
     let cli = Cli::parse();

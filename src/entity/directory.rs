@@ -5,7 +5,10 @@
 //! IdentityInfo first and, where it is silent, from activity rows that carry both. Peer lists
 //! keep only the newest computation per user (ranks 1..20), resolved to UPN keys on demand.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+/// Keys come from exported rows, so hashing stays DoS-resistant (random keys) but fast.
+type HashMap<K, V> = StdHashMap<K, V, ahash::RandomState>;
 
 use chrono::{DateTime, Utc};
 

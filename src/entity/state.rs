@@ -115,6 +115,8 @@ pub struct EntityState {
     pub seen_display_name: Option<String>,
     /// Events pushed out of the window by the count or age bound.
     pub trimmed_events: u64,
+    /// Approximate bytes of `events`, kept up to date on every push and trim.
+    events_bytes: usize,
     /// Weight last reported to the store, to decide when to re-weigh.
     pub(crate) reported_weight: u32,
 }
@@ -133,6 +135,7 @@ impl EntityState {
             seen_upn: None,
             seen_display_name: None,
             trimmed_events: 0,
+            events_bytes: 0,
             reported_weight: 0,
         }
     }
@@ -140,13 +143,21 @@ impl EntityState {
     /// Insert an event in time order and trim the window to `max_events` and `max_age`
     /// behind the newest event.
     pub fn push_event(&mut self, ev: Arc<Event>, max_events: usize, max_age: Duration) {
-        let at = self.events.partition_point(|e| e.time <= ev.time);
-        self.events.insert(at, ev);
+        self.events_bytes += approx_event_bytes(&ev);
+        match self.events.back() {
+            Some(last) if last.time > ev.time => {
+                let at = self.events.partition_point(|e| e.time <= ev.time);
+                self.events.insert(at, ev);
+            }
+            _ => self.events.push_back(ev),
+        }
         let newest = self.events.back().map(|e| e.time);
         while let Some(front) = self.events.front() {
             let too_old = newest.is_some_and(|n| front.time < n - max_age);
             if self.events.len() > max_events || too_old {
-                self.events.pop_front();
+                if let Some(gone) = self.events.pop_front() {
+                    self.events_bytes = self.events_bytes.saturating_sub(approx_event_bytes(&gone));
+                }
                 self.trimmed_events += 1;
             } else {
                 break;
@@ -183,7 +194,7 @@ impl EntityState {
 
     /// Approximate heap footprint, for the store's weigher.
     pub fn approx_bytes(&self) -> usize {
-        let events: usize = self.events.iter().map(|e| approx_event_bytes(e)).sum();
+        let events = self.events_bytes;
         let downloads = self
             .downloads
             .as_ref()
@@ -222,7 +233,7 @@ pub fn lock(handle: &StateHandle) -> MutexGuard<'_, EntityState> {
 pub struct EntityStore {
     /// moka evicts by weight once the byte budget is reached; weights are refreshed by
     /// re-inserting a state when it grew or shrank by a quarter.
-    cache: Cache<EntityKey, StateHandle>,
+    cache: Cache<EntityKey, StateHandle, ahash::RandomState>,
 }
 
 impl EntityStore {
@@ -233,7 +244,7 @@ impl EntityStore {
                 let w = lock(v).reported_weight;
                 w.max(1)
             })
-            .build();
+            .build_with_hasher(ahash::RandomState::new());
         EntityStore { cache }
     }
 

@@ -50,11 +50,12 @@ pub fn sample_readme(spec: &TenantSpec, stats: &ExportStats, truth: &GroundTruth
     let _ = writeln!(md, "## Layout\n");
     let _ = writeln!(
         md,
-        "The layout of a Log Analytics data export to a storage account: \
-         `am-<Table>/WorkspaceResourceId=/subscriptions/<sub>/resourcegroups/<rg>/providers/\
-         microsoft.operationalinsights/workspaces/<ws>/y=YYYY/m=MM/d=DD/h=HH/m=mm/PT05M.json`, \
-         one JSON row per line, each file holding the rows whose `TimeGenerated` falls in its \
-         5-minute bucket. `ground-truth.json` lists the injected scenarios.\n"
+        "`export/` holds one gzipped JSON Lines file per table (`<Table>.jsonl.gz`), rows exactly \
+         as a Log Analytics data export writes them, in time order; `ueba-narrator replay` merges \
+         the files by event time. `ueba-narrator loadgen --out-dir DIR` writes the same kind of \
+         tenant in the storage-export layout instead \
+         (`am-<Table>/WorkspaceResourceId=.../y=YYYY/m=MM/d=DD/h=HH/m=mm/PT05M.json`). \
+         `ground-truth.json` lists the injected scenarios.\n"
     );
     let _ = writeln!(md, "| Table | Rows |\n|---|---:|");
     for (table, rows) in &stats.rows_per_table {

@@ -3,14 +3,15 @@
 //! Order matters: rules read the entity's state *before* the row updates it. Object-id-only
 //! users are merged into their UPN entity as soon as any source links the two.
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, Timelike};
 
 use crate::decode::event::{Detail, Event, IdentitySnapshot, Outcome, Table};
 use crate::entity::baseline::Observation;
-use crate::entity::directory::IdentityChange;
-use crate::entity::keys::{EntityKey, normalize_oid};
+use crate::entity::directory::{Directory, IdentityChange};
+use crate::entity::keys::{EntityKey, EntityKind, normalize_oid};
 use crate::entity::state::{DownloadDay, EntityState, EntityStore, GeoMark, Mark, lock};
 use crate::pipeline::engine::Engine;
 use crate::trigger::hit::TriggerKind;
@@ -20,10 +21,10 @@ use crate::trigger::rules::{self, PeerDim, PeerLookup, is_download, resource_key
 pub(crate) fn identity(engine: &mut Engine, snap: IdentitySnapshot) {
     let link = snap.object_id.clone().zip(snap.upn.clone());
     let change = engine.directory.apply_identity(snap);
-    if change != IdentityChange::Stale {
-        if let Some((oid, upn)) = link {
-            merge_oid_entity(engine, &oid, &upn);
-        }
+    if change != IdentityChange::Stale
+        && let Some((oid, upn)) = link
+    {
+        merge_oid_entity(engine, &oid, &upn);
     }
 }
 
@@ -53,20 +54,36 @@ fn merge_oid_entity(engine: &mut Engine, oid: &str, upn: &str) {
     }
 }
 
+/// Whether the entity stage can name who a row is about: a UPN or object id, or for verdict
+/// and resource tables a host or address. Decided from the row alone.
+pub fn attributable(ev: &Event) -> bool {
+    let user = ev.user.upn.as_deref().and_then(EntityKey::user).is_some()
+        || ev
+            .user
+            .object_id
+            .as_deref()
+            .is_some_and(|o| !o.trim().is_empty());
+    let machine = matches!(
+        ev.table,
+        Table::SecurityAlert | Table::Anomalies | Table::AzureActivity | Table::BehaviorAnalytics
+    ) && (ev.host.as_deref().and_then(EntityKey::host).is_some() || ev.ip.is_some());
+    user || machine
+}
+
 /// The entity an activity row is about, learning object id ↔ UPN links on the way.
 fn resolve(engine: &mut Engine, ev: &Event) -> Option<EntityKey> {
     if let Some(key) = ev.user.upn.as_deref().and_then(EntityKey::user) {
-        if let Some(oid) = ev.user.object_id.as_deref() {
-            if engine.directory.learn_link(oid, &key.id) {
-                let upn = key.id.clone();
-                merge_oid_entity(engine, oid, &upn);
-            }
+        if let Some(oid) = ev.user.object_id.as_deref()
+            && engine.directory.learn_link(oid, &key.id)
+        {
+            let upn = key.id.clone();
+            merge_oid_entity(engine, oid, &upn);
         }
         return Some(key);
     }
     if let Some(oid) = ev.user.object_id.as_deref() {
         return match engine.directory.upn_for_oid(oid) {
-            Some(upn) => EntityKey::user(&upn.to_owned()),
+            Some(upn) => EntityKey::user(upn),
             None => EntityKey::user_oid(oid),
         };
     }
@@ -94,8 +111,7 @@ pub(crate) fn event(engine: &mut Engine, ev: Event, on_time: bool) -> Result<(),
         let mut state = lock(&handle);
         remember_spelling(&mut state, &ev);
         let mut hits = if on_time {
-            let peer_keys = engine.directory.peers_of(&key.id);
-            let peers = StorePeers::new(&engine.store, &peer_keys, &key);
+            let peers = StorePeers::lazy(&engine.store, &engine.directory, &key);
             rules::evaluate(&ev, &state, &peers, &engine.cfg.triggers)
         } else {
             Vec::new()
@@ -108,18 +124,25 @@ pub(crate) fn event(engine: &mut Engine, ev: Event, on_time: bool) -> Result<(),
             ));
         }
         update_state(engine, &mut state, &ev, &hits, on_time);
-        hits
+        if on_time && is_download(&ev) {
+            engine
+                .download_days
+                .insert(key.clone(), ev.time.date_naive());
+        }
+        let time = ev.time;
+        if on_time {
+            let st = &engine.cfg.state;
+            let max_age = chrono::Duration::seconds(st.max_event_age_secs);
+            state.push_event(Arc::new(ev), st.max_events_per_entity, max_age);
+        }
+        (hits, time)
     };
+    let (hits, time) = hits;
     engine.store.reweigh(&key, &handle);
-    if is_download(&ev) && on_time {
-        engine
-            .download_days
-            .insert(key.clone(), ev.time.date_naive());
-    }
     if !on_time {
         return Ok(());
     }
-    if hits.is_empty() && !engine.coalescer.late_evidence(&key, ev.time, engine.tag) {
+    if hits.is_empty() && !engine.coalescer.late_evidence(&key, time, engine.tag) {
         return Ok(());
     }
     for hit in hits {
@@ -129,10 +152,10 @@ pub(crate) fn event(engine: &mut Engine, ev: Event, on_time: bool) -> Result<(),
 }
 
 fn remember_spelling(state: &mut EntityState, ev: &Event) {
-    if let Some(upn) = ev.user.upn.as_deref().filter(|u| !u.trim().is_empty()) {
-        if state.seen_upn.is_none() {
-            state.seen_upn = Some(upn.trim().to_owned());
-        }
+    if let Some(upn) = ev.user.upn.as_deref().filter(|u| !u.trim().is_empty())
+        && state.seen_upn.is_none()
+    {
+        state.seen_upn = Some(upn.trim().to_owned());
     }
     if state.seen_display_name.is_none() {
         state.seen_display_name = ev.user.display_name.clone();
@@ -152,15 +175,15 @@ fn update_state(
         risk_level: Some(level),
         ..
     } = &ev.detail
+        && success
+        && (level == "high" || level == "medium")
     {
-        if success && (level == "high" || level == "medium") {
-            state.last_risky = Some(Mark {
-                time: ev.time,
-                evidence_id: ev.evidence_id.clone(),
-                label: level.clone(),
-                country: ev.location.country.clone(),
-            });
-        }
+        state.last_risky = Some(Mark {
+            time: ev.time,
+            evidence_id: ev.evidence_id.clone(),
+            label: level.clone(),
+            country: ev.location.country.clone(),
+        });
     }
     if let Some(h) = hits
         .iter()
@@ -173,30 +196,22 @@ fn update_state(
             country: ev.location.country.clone(),
         });
     }
-    if let (true, Some(lat), Some(lon)) = (success, ev.location.latitude, ev.location.longitude) {
-        if state.last_geo.as_ref().is_none_or(|g| g.time <= ev.time) {
-            state.last_geo = Some(GeoMark {
-                time: ev.time,
-                latitude: lat,
-                longitude: lon,
-                country: ev.location.country.clone(),
-                city: ev.location.city.clone(),
-                evidence_id: ev.evidence_id.clone(),
-            });
-        }
+    if let (true, Some(lat), Some(lon)) = (success, ev.location.latitude, ev.location.longitude)
+        && state.last_geo.as_ref().is_none_or(|g| g.time <= ev.time)
+    {
+        state.last_geo = Some(GeoMark {
+            time: ev.time,
+            latitude: lat,
+            longitude: lon,
+            country: ev.location.country.clone(),
+            city: ev.location.city.clone(),
+            evidence_id: ev.evidence_id.clone(),
+        });
     }
     if on_time && is_download(ev) {
         track_download(state, ev);
     }
     observe(state, ev, cfg.state.half_life_days);
-    if on_time {
-        let max_age = chrono::Duration::seconds(cfg.state.max_event_age_secs);
-        state.push_event(
-            Arc::new(ev.clone()),
-            cfg.state.max_events_per_entity,
-            max_age,
-        );
-    }
 }
 
 fn track_download(state: &mut EntityState, ev: &Event) {
@@ -307,34 +322,55 @@ pub(crate) fn close_download_days(engine: &mut Engine, until: Option<NaiveDate>)
     }
 }
 
-/// Peer questions answered from the peers' own baselines in the store.
+/// Peer questions answered from the peers' own baselines in the store. The peer list is
+/// resolved on the first question only: most rows never ask one.
 pub(crate) struct StorePeers<'a> {
     store: &'a EntityStore,
-    keys: Vec<EntityKey>,
+    directory: &'a Directory,
+    me: &'a EntityKey,
+    keys: OnceCell<Vec<EntityKey>>,
 }
 
 impl<'a> StorePeers<'a> {
-    pub(crate) fn new(store: &'a EntityStore, peer_ids: &[String], me: &EntityKey) -> Self {
-        let keys = peer_ids
-            .iter()
-            .filter_map(|p| match p.strip_prefix("oid:") {
-                Some(oid) => EntityKey::user_oid(oid),
-                None => EntityKey::user(p),
-            })
-            .filter(|k| k != me)
-            .collect();
-        StorePeers { store, keys }
+    pub(crate) fn lazy(
+        store: &'a EntityStore,
+        directory: &'a Directory,
+        me: &'a EntityKey,
+    ) -> Self {
+        StorePeers {
+            store,
+            directory,
+            me,
+            keys: OnceCell::new(),
+        }
+    }
+
+    fn keys(&self) -> &[EntityKey] {
+        self.keys.get_or_init(|| {
+            if self.me.kind != EntityKind::User {
+                return Vec::new();
+            }
+            self.directory
+                .peers_of(&self.me.id)
+                .iter()
+                .filter_map(|p| match p.strip_prefix("oid:") {
+                    Some(oid) => EntityKey::user_oid(oid),
+                    None => EntityKey::user(p),
+                })
+                .filter(|k| k != self.me)
+                .collect()
+        })
     }
 }
 
 impl PeerLookup for StorePeers<'_> {
     fn peer_count(&self) -> u32 {
-        self.keys.len() as u32
+        self.keys().len() as u32
     }
 
     fn peers_with(&self, dim: PeerDim, value: &str, since: chrono::DateTime<chrono::Utc>) -> u32 {
         let mut n = 0;
-        for key in &self.keys {
+        for key in self.keys() {
             let Some(handle) = self.store.get(key) else {
                 continue;
             };

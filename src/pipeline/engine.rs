@@ -40,6 +40,93 @@ pub struct EngineSettings {
     pub context: ContextConfig,
 }
 
+/// Dead-letter reason for activity rows that name nobody.
+pub const UNATTRIBUTED: &str = "unattributed";
+
+/// A row decoded ahead of the engine, e.g. on the reader thread, so the engine thread only
+/// applies state. The input map is released where it was parsed.
+#[derive(Debug)]
+pub struct Prepared {
+    pub origin: Origin,
+    /// The row's `Type`, or `(none)`.
+    pub type_name: String,
+    /// The workspace id of the first row a [`Preparer`] saw.
+    pub tenant: Option<String>,
+    pub body: Body,
+}
+
+#[derive(Debug)]
+pub enum Body {
+    Decoded(Decoded),
+    Ignored,
+    Dead {
+        reason: &'static str,
+        detail: String,
+        raw: String,
+    },
+}
+
+/// Decodes rows into [`Prepared`] items; keeps only whether it already reported a tenant.
+#[derive(Debug, Default)]
+pub struct Preparer {
+    tenant_reported: bool,
+}
+
+impl Preparer {
+    pub fn prepare(&mut self, fields: &Map<String, Value>, origin: Origin) -> Prepared {
+        let type_name = fields
+            .get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or("(none)")
+            .to_owned();
+        let mut tenant = None;
+        if !self.tenant_reported {
+            tenant = fields
+                .get("TenantId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            self.tenant_reported = tenant.is_some();
+        }
+        let body = match decode::decode_record(fields) {
+            Ok(DecodeOutcome::Decoded(Decoded::Event(ev))) if !apply::attributable(&ev) => {
+                Body::Dead {
+                    reason: UNATTRIBUTED,
+                    detail: "no user principal name or object id, and the table is user-centric"
+                        .into(),
+                    raw: serde_json::to_string(fields).unwrap_or_default(),
+                }
+            }
+            Ok(DecodeOutcome::Decoded(d)) => Body::Decoded(d),
+            Ok(DecodeOutcome::Ignored { .. }) => Body::Ignored,
+            Err(e) => Body::Dead {
+                reason: e.reason.as_str(),
+                detail: e.detail,
+                raw: serde_json::to_string(fields).unwrap_or_default(),
+            },
+        };
+        Prepared {
+            origin,
+            type_name,
+            tenant,
+            body,
+        }
+    }
+
+    /// Input that never became a row (bad JSON line, bad CSV row...).
+    pub fn reject(origin: Origin, detail: String, raw: String) -> Prepared {
+        Prepared {
+            origin,
+            type_name: "(unreadable)".into(),
+            tenant: None,
+            body: Body::Dead {
+                reason: "invalid_input",
+                detail,
+                raw,
+            },
+        }
+    }
+}
+
 /// What the engine hands to the caller.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Emitted {
@@ -56,7 +143,7 @@ pub struct Engine {
     scope: Scope,
     /// Evidence ids already seen; bounded, so very old duplicates may pass (they then only
     /// re-feed a baseline and coalesce into an existing case).
-    dedup: Cache<String, ()>,
+    dedup: Cache<String, (), ahash::RandomState>,
     pub(crate) directory: Directory,
     pub(crate) store: EntityStore,
     clock: EventClock,
@@ -77,7 +164,9 @@ impl Engine {
         let w = &cfg.window;
         Engine {
             scope: Scope::new(&cfg.scope),
-            dedup: Cache::new(cfg.state.dedup_capacity),
+            dedup: Cache::builder()
+                .max_capacity(cfg.state.dedup_capacity)
+                .build_with_hasher(ahash::RandomState::new()),
             directory: Directory::default(),
             store: EntityStore::new(cfg.state.budget_bytes),
             clock: EventClock::new(
@@ -142,29 +231,34 @@ impl Engine {
         }
     }
 
-    /// Feed one exported row.
+    /// Feed one exported row (decode and apply in one step).
     pub fn ingest(&mut self, fields: &Map<String, Value>, origin: Origin, out: &mut Vec<Emitted>) {
-        let type_name = fields
-            .get("Type")
-            .and_then(Value::as_str)
-            .unwrap_or("(none)");
-        Stats::bump(&mut self.stats.records_read, type_name);
+        let prepared = Preparer::default().prepare(fields, origin);
+        self.ingest_prepared(prepared, out);
+    }
+
+    /// Feed a row decoded ahead of time (possibly on another thread) by a [`Preparer`].
+    pub fn ingest_prepared(&mut self, p: Prepared, out: &mut Vec<Emitted>) {
+        Stats::bump(&mut self.stats.records_read, &p.type_name);
         if self.tenant_seen.is_none() {
-            if let Some(t) = fields.get("TenantId").and_then(Value::as_str) {
-                self.tenant_seen = Some(t.to_owned());
-            }
+            self.tenant_seen = p.tenant;
         }
-        match decode::decode_record(fields) {
-            Ok(DecodeOutcome::Decoded(d)) => {
+        match p.body {
+            Body::Decoded(d) => {
                 self.stats.decoded += 1;
-                self.ingest_decoded(d, origin, Some(fields), out);
+                self.ingest_decoded(d, p.origin, out);
             }
-            Ok(DecodeOutcome::Ignored { type_name }) => {
-                Stats::bump(&mut self.stats.ignored_types, &type_name);
-            }
-            Err(e) => {
-                let raw = serde_json::to_string(fields).unwrap_or_default();
-                self.dead(e.reason.as_str(), e.detail, origin, raw, out);
+            Body::Ignored => Stats::bump(&mut self.stats.ignored_types, &p.type_name),
+            Body::Dead {
+                reason,
+                detail,
+                raw,
+            } => {
+                if reason == UNATTRIBUTED {
+                    self.stats.decoded += 1;
+                    self.stats.unattributed += 1;
+                }
+                self.dead(reason, detail, p.origin, raw, out);
             }
         }
     }
@@ -194,13 +288,7 @@ impl Engine {
         out.push(Emitted::Dead(DeadLetter::new(reason, detail, origin, raw)));
     }
 
-    fn ingest_decoded(
-        &mut self,
-        d: Decoded,
-        origin: Origin,
-        fields: Option<&Map<String, Value>>,
-        out: &mut Vec<Emitted>,
-    ) {
+    fn ingest_decoded(&mut self, d: Decoded, origin: Origin, out: &mut Vec<Emitted>) {
         match d {
             Decoded::Identity(snap) => {
                 self.stats.identity_updates += 1;
@@ -221,8 +309,8 @@ impl Engine {
                     Stats::bump(&mut self.stats.parse_warnings, kind);
                 }
                 match self.clock.admit(ev.time) {
-                    Admission::OnTime => self.on_time(*ev, origin, fields, out),
-                    Admission::Late => self.late(*ev, origin, fields, out),
+                    Admission::OnTime => self.on_time(*ev, origin, out),
+                    Admission::Late => self.late(*ev, origin, out),
                     Admission::Parked => {
                         tracing::debug!(%origin, time = %ev.time, "record ahead of the watermark parked");
                         let at = self.parked.partition_point(|p| p.0 <= ev.time);
@@ -235,61 +323,58 @@ impl Engine {
         }
     }
 
-    fn on_time(
-        &mut self,
-        ev: Event,
-        origin: Origin,
-        fields: Option<&Map<String, Value>>,
-        out: &mut Vec<Emitted>,
-    ) {
+    fn on_time(&mut self, ev: Event, origin: Origin, out: &mut Vec<Emitted>) {
         // Cases the watermark has passed are emitted before this row can push their
         // evidence out of the entity's window.
         self.advance(out);
-        match apply::event(self, ev, true) {
-            Ok(()) => {}
-            Err(reason) => self.unattributed(reason, origin, fields, out),
+        let raw = self.raw_if_unattributed(&ev);
+        if let Err(reason) = apply::event(self, ev, true) {
+            self.unattributed(reason, origin, raw, out);
         }
         self.advance(out);
     }
 
-    fn late(
-        &mut self,
-        ev: Event,
-        origin: Origin,
-        fields: Option<&Map<String, Value>>,
-        out: &mut Vec<Emitted>,
-    ) {
+    /// Late rows still feed baselines; the dead letter carries the decoded record as its raw
+    /// form (the input row itself was released when it was decoded).
+    fn late(&mut self, ev: Event, origin: Origin, out: &mut Vec<Emitted>) {
         self.stats.late_records += 1;
+        let watermark = self
+            .clock
+            .watermark()
+            .map(|w| w.to_rfc3339())
+            .unwrap_or_default();
         let detail = format!(
-            "TimeGenerated {} is more than {} s behind the watermark {}; baselines updated, no window joined",
+            "TimeGenerated {} is more than {} s behind the watermark {watermark}; \
+             baselines updated, no window joined",
             ev.time.to_rfc3339(),
             self.cfg.window.allowed_lateness_secs,
-            self.clock
-                .watermark()
-                .map(|w| w.to_rfc3339())
-                .unwrap_or_default()
         );
-        let raw = fields
-            .map(|f| serde_json::to_string(f).unwrap_or_default())
-            .unwrap_or_default();
+        let raw = serde_json::to_string(&ev).unwrap_or_default();
+        let unattributed = self.raw_if_unattributed(&ev);
         if let Err(reason) = apply::event(self, ev, false) {
-            self.unattributed(reason, origin.clone(), fields, out);
+            self.unattributed(reason, origin.clone(), unattributed, out);
         }
         self.dead("late_record", detail, origin, raw, out);
+    }
+
+    /// The record's JSON, only when the entity stage will not be able to attribute it.
+    fn raw_if_unattributed(&self, ev: &Event) -> String {
+        if apply::attributable(ev) {
+            String::new()
+        } else {
+            serde_json::to_string(ev).unwrap_or_default()
+        }
     }
 
     fn unattributed(
         &mut self,
         reason: &'static str,
         origin: Origin,
-        fields: Option<&Map<String, Value>>,
+        raw: String,
         out: &mut Vec<Emitted>,
     ) {
         self.stats.unattributed += 1;
-        let raw = fields
-            .map(|f| serde_json::to_string(f).unwrap_or_default())
-            .unwrap_or_default();
-        self.dead("unattributed", reason.to_owned(), origin, raw, out);
+        self.dead(UNATTRIBUTED, reason.to_owned(), origin, raw, out);
     }
 
     fn release_parked(&mut self, out: &mut Vec<Emitted>) {
@@ -306,7 +391,7 @@ impl Engine {
         for (_, origin, d, tag) in batch {
             if let Decoded::Event(ev) = d {
                 self.tag = tag;
-                self.on_time(*ev, origin, None, out);
+                self.on_time(*ev, origin, out);
             }
         }
         self.tag = current;
@@ -334,7 +419,7 @@ impl Engine {
             self.clock.advance_to(t);
             if let Decoded::Event(ev) = d {
                 self.tag = tag;
-                self.on_time(*ev, origin, None, out);
+                self.on_time(*ev, origin, out);
             }
         }
         apply::close_download_days(self, None);
@@ -384,7 +469,7 @@ impl Engine {
         let handle = self.store.get(&case.entity);
         let guard = handle.as_ref().map(lock);
         let peer_keys = self.directory.peers_of(&case.entity.id);
-        let peers = apply::StorePeers::new(&self.store, &peer_keys, &case.entity);
+        let peers = apply::StorePeers::lazy(&self.store, &self.directory, &case.entity);
         let inputs = Inputs {
             tenant: &tenant,
             window: self.cfg.window.window(),

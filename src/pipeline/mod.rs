@@ -2,6 +2,7 @@
 //! drivers that feed the engine and deliver what it emits.
 
 mod apply;
+pub mod bench;
 pub mod engine;
 pub mod narration;
 pub mod replay;

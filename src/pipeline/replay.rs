@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::pipeline::engine::{Emitted, Engine};
+use crate::pipeline::engine::{Emitted, Engine, Prepared, Preparer};
 use crate::pipeline::narration::Narration;
 use crate::pipeline::stats::Stats;
 use crate::sink::jsonl::JsonlWriter;
@@ -60,13 +60,22 @@ pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
         (replay.files(), replay.total_bytes(), replay.bytes_counter());
     tracing::info!(files, total_bytes, "replay started");
 
-    let (batch_tx, batch_rx) = mpsc::sync_channel::<Vec<SourceItem>>(CHANNEL_BATCHES);
+    // The reader thread parses and decodes; the engine thread only applies state.
+    let (batch_tx, batch_rx) = mpsc::sync_channel::<Vec<Prepared>>(CHANNEL_BATCHES);
     let reader = std::thread::Builder::new()
         .name("replay-reader".into())
         .spawn(move || {
+            let mut preparer = Preparer::default();
             let mut batch = Vec::with_capacity(BATCH);
             for item in replay {
-                batch.push(item);
+                batch.push(match item {
+                    SourceItem::Record(r) => preparer.prepare(&r.fields, r.origin),
+                    SourceItem::Bad {
+                        origin,
+                        reason,
+                        raw,
+                    } => Preparer::reject(origin, reason, raw),
+                });
                 if batch.len() == BATCH
                     && batch_tx
                         .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
@@ -87,15 +96,8 @@ pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
     let mut output = Output::open(job)?;
     let mut emitted = Vec::new();
     for batch in batch_rx {
-        for item in batch {
-            match item {
-                SourceItem::Record(r) => engine.ingest(&r.fields, r.origin, &mut emitted),
-                SourceItem::Bad {
-                    origin,
-                    reason,
-                    raw,
-                } => engine.reject("invalid_input", reason, origin, raw, &mut emitted),
-            }
+        for prepared in batch {
+            engine.ingest_prepared(prepared, &mut emitted);
         }
         output.deliver(&mut emitted, &mut narration, engine_stats(&mut engine))?;
         bar.set_position(bytes_read.load(Ordering::Relaxed));

@@ -487,10 +487,11 @@ pub fn bulk_download(
         return None;
     }
     // Within a month of an earlier bulk day, only a new peak is news.
-    if let Some((prev_day, prev)) = state.bulk_last {
-        if (day.day - prev_day).num_days() <= 30 && day_total <= prev {
-            return None;
-        }
+    if let Some((prev_day, prev)) = state.bulk_last
+        && (day.day - prev_day).num_days() <= 30
+        && day_total <= prev
+    {
+        return None;
     }
     let mut facts = BTreeMap::new();
     facts.insert("downloads".to_owned(), day_total.to_string());

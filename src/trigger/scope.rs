@@ -37,7 +37,7 @@ impl Scope {
         if key.kind != EntityKind::User {
             return false;
         }
-        self.users.iter().any(|u| *u == key.id)
+        self.users.contains(&key.id)
             || department.is_some_and(|d| self.departments.contains(&d.trim().to_lowercase()))
             || groups
                 .iter()
