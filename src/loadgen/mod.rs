@@ -17,6 +17,7 @@ mod alerts;
 mod directory;
 mod engine;
 mod export;
+pub mod kafka;
 mod places;
 mod readme;
 mod rowkit;

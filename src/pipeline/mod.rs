@@ -5,6 +5,7 @@ mod apply;
 pub mod engine;
 pub mod narration;
 pub mod replay;
+pub mod run;
 pub mod stats;
 
 use crate::config::Config;

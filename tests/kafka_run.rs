@@ -1,0 +1,184 @@
+//! `run` against a real local broker (`UEBA_KAFKA_BOOTSTRAP`; skipped with a message when unset).
+//! Each test creates its own 3-partition topics and uses its own consumer group.
+//!
+//! Covered: several tables on one topic routed by `Type`, a poison message dead-lettered while
+//! its partition moves on, restart from committed offsets, and two instances sharing a group
+//! through a rebalance without losing a trigger.
+
+mod kafka_common;
+
+use std::time::Duration;
+
+use kafka_common::*;
+use serde_json::Value;
+use ueba_narrator::pipeline::run::{self, RunReport};
+
+/// Run the pipeline until `done` says so (checked every 300 ms) or the limit passes.
+async fn run_until(
+    cfg_text: String,
+    limit: Duration,
+    done: impl Fn() -> bool + Send + 'static,
+) -> RunReport {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let watcher = tokio::spawn(async move {
+        let until = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < until && !done() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let _ = tx.send(());
+    });
+    let report = run::run(config(&cfg_text), async {
+        let _ = rx.await;
+    })
+    .await
+    .expect("run ends cleanly");
+    watcher.await.expect("watcher");
+    report
+}
+
+fn topics(name: &str) -> (String, String, String, String) {
+    (
+        unique(&format!("{name}-in")),
+        unique(&format!("{name}-out")),
+        unique(&format!("{name}-dlq")),
+        unique(&format!("{name}-group")),
+    )
+}
+
+fn fully_committed(b: &str, group: &str, topic: &str) -> bool {
+    let highs = high_watermarks(b, topic);
+    committed(b, group, topic)
+        .iter()
+        .zip(&highs)
+        .all(|(c, h)| *h == 0 || c >= h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_types_on_one_topic_and_poison_message_moves_on() {
+    let Some(b) = bootstrap() else { return };
+    let (input, out, dlq, group) = topics("mixed");
+    create_topics(&b, &[&input, &out, &dlq]).await;
+    let fc11 = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/field/FC-11-mixed-types-one-hub.json"
+    ))
+    .expect("FC-11 fixture");
+    let triggers: Vec<Value> = (0..5).map(trigger_row).collect();
+    let bodies = vec![fc11, b"not json {".to_vec(), body(&triggers)];
+    produce(&b, &input, Some(0), &bodies);
+
+    let text = config_text(&b, &input, &out, &dlq, &group);
+    let (b2, g2, i2) = (b.clone(), group.clone(), input.clone());
+    let report = run_until(text, Duration::from_secs(60), move || {
+        fully_committed(&b2, &g2, &i2)
+    })
+    .await;
+
+    assert_eq!(
+        committed(&b, &group, &input)[0],
+        3,
+        "partition 0 moved past the poison"
+    );
+    let s = &report.stats;
+    assert_eq!(s.records_read.get("BehaviorAnalytics"), Some(&6));
+    assert_eq!(s.records_read.get("SigninLogs"), Some(&1));
+    assert_eq!(s.records_read.get("IdentityInfo"), Some(&1));
+    assert_eq!(s.ignored_types.get("Heartbeat"), Some(&1));
+    let dead = read_all(&b, &dlq);
+    let poison: Vec<&Read> = dead
+        .iter()
+        .filter(|d| d.value["reason"] == "invalid_json")
+        .collect();
+    assert_eq!(poison.len(), 1, "{dead:?}");
+    assert_eq!(poison[0].value["origin"]["offset"], 1);
+    assert_eq!(poison[0].value["origin"]["partition"], 0);
+    assert_eq!(poison[0].value["origin"]["topic"], input.as_str());
+    assert_eq!(poison[0].value["raw"], "not json {");
+    let records = read_all(&b, &out);
+    let evidence = trigger_evidence(&records);
+    for i in 0..5 {
+        assert!(
+            evidence.contains(&format!("BehaviorAnalytics:trig-{i}")),
+            "{evidence:?}"
+        );
+    }
+    for r in &records {
+        assert_eq!(
+            r.headers.get("RecordId").map(String::as_str),
+            r.value["RecordId"].as_str()
+        );
+        assert_eq!(
+            r.headers.get("SchemaVersion").map(String::as_str),
+            Some("1.0")
+        );
+        assert_eq!(Some(r.key.as_str()), r.value["EntityKey"].as_str());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resumes_from_committed_offsets() {
+    let Some(b) = bootstrap() else { return };
+    let (input, out, dlq, group) = topics("restart");
+    create_topics(&b, &[&input, &out, &dlq]).await;
+    let first: Vec<Vec<u8>> = (0..6).map(|i| body(&[trigger_row(i)])).collect();
+    produce(&b, &input, None, &first);
+    let text = config_text(&b, &input, &out, &dlq, &group);
+    let (b2, g2, i2) = (b.clone(), group.clone(), input.clone());
+    let one = run_until(text.clone(), Duration::from_secs(60), move || {
+        fully_committed(&b2, &g2, &i2)
+    })
+    .await;
+    assert_eq!(one.messages, 6);
+    assert!(fully_committed(&b, &group, &input));
+
+    let second: Vec<Vec<u8>> = (6..10).map(|i| body(&[trigger_row(i)])).collect();
+    produce(&b, &input, None, &second);
+    let (b2, g2, i2) = (b.clone(), group.clone(), input.clone());
+    let two = run_until(text, Duration::from_secs(60), move || {
+        fully_committed(&b2, &g2, &i2)
+    })
+    .await;
+    assert_eq!(two.messages, 4, "only the new messages are read again");
+    let records = read_all(&b, &out);
+    let evidence = trigger_evidence(&records);
+    let want: Vec<String> = (0..10)
+        .map(|i| format!("BehaviorAnalytics:trig-{i}"))
+        .collect();
+    for w in &want {
+        assert!(evidence.contains(w), "missing {w}: {evidence:?}");
+    }
+    assert_eq!(records.len(), 10, "one record per trigger, none twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_partitions_through_a_rebalance() {
+    let Some(b) = bootstrap() else { return };
+    let (input, out, dlq, group) = topics("pair");
+    create_topics(&b, &[&input, &out, &dlq]).await;
+    let n = 120;
+    let bodies: Vec<Vec<u8>> = (0..n).map(|i| body(&[trigger_row(i)])).collect();
+    produce(&b, &input, None, &bodies);
+    let text = config_text(&b, &input, &out, &dlq, &group);
+
+    let (b1, g1, i1) = (b.clone(), group.clone(), input.clone());
+    let first = tokio::spawn(run_until(
+        text.clone(),
+        Duration::from_secs(90),
+        move || fully_committed(&b1, &g1, &i1),
+    ));
+    // Join while the first instance is consuming: the group rebalances.
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let (b2, g2, i2) = (b.clone(), group.clone(), input.clone());
+    let second = run_until(text, Duration::from_secs(90), move || {
+        fully_committed(&b2, &g2, &i2)
+    })
+    .await;
+    let first = first.await.expect("first instance");
+    assert!(fully_committed(&b, &group, &input));
+    assert!(first.messages + second.messages >= n as u64);
+    let evidence = trigger_evidence(&read_all(&b, &out));
+    let missing: Vec<usize> = (0..n)
+        .filter(|i| !evidence.contains(&format!("BehaviorAnalytics:trig-{i}")))
+        .collect();
+    assert!(missing.is_empty(), "triggers without output: {missing:?}");
+}
