@@ -117,10 +117,15 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Vec<Read> {
     let want: i64 = highs.iter().map(|h| h.1).sum();
     let mut out = Vec::new();
     let until = Instant::now() + Duration::from_secs(30);
-    while (out.len() as i64) < want && Instant::now() < until {
+    let mut quiet_since = Instant::now();
+    // Read at least up to the high watermarks, then until nothing came for a second.
+    while Instant::now() < until
+        && ((out.len() as i64) < want || quiet_since.elapsed() < Duration::from_secs(1))
+    {
         let Some(m) = c.poll(Duration::from_millis(200)) else {
             continue;
         };
+        quiet_since = Instant::now();
         let m = m.expect("message");
         let headers = m
             .headers()
