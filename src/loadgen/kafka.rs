@@ -159,10 +159,10 @@ pub fn produce(spec: &TenantSpec, load: &KafkaLoad) -> anyhow::Result<LoadReport
         error: None,
     };
     let truth = generate(spec, &mut |table, row| {
-        if b.error.is_none() {
-            if let Err(e) = b.add(table, row) {
-                b.error = Some(e);
-            }
+        if b.error.is_none()
+            && let Err(e) = b.add(table, row)
+        {
+            b.error = Some(e);
         }
     });
     if let Some(e) = b.error.take() {

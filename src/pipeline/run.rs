@@ -325,11 +325,11 @@ impl Pipe {
                 "input quiet; closing open cases"
             );
             self.engine.finish(&mut self.emitted);
-        } else if quiet > grace {
-            if let Some(wm) = self.wm_at_input {
-                let ahead = chrono::Duration::from_std(quiet - grace).unwrap_or_default();
-                self.engine.tick(wm + ahead, &mut self.emitted);
-            }
+        } else if quiet > grace
+            && let Some(wm) = self.wm_at_input
+        {
+            let ahead = chrono::Duration::from_std(quiet - grace).unwrap_or_default();
+            self.engine.tick(wm + ahead, &mut self.emitted);
         }
         self.deliver(false).await?;
         self.mirror.sync(self.engine.stats());
