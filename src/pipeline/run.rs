@@ -53,6 +53,14 @@ pub struct RunReport {
     pub suppressed: u64,
     pub records_sent: u64,
     pub dead_letters_sent: u64,
+    /// Seconds from the first to the last consumed message.
+    pub busy_secs: f64,
+    /// Rows read per busy second.
+    pub rows_per_sec: f64,
+    /// Trigger-to-output latency percentiles (consumption of the message completing a case's
+    /// trigger to the broker's acknowledgement of its record), in milliseconds.
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
     pub stats: Stats,
 }
 
@@ -75,6 +83,7 @@ pub async fn run(
         status: status.clone(),
         warmup_messages: k.warmup_messages,
         drain_deadline: Duration::from_millis(k.drain_deadline_ms),
+        latencies: Mutex::new(Vec::new()),
     });
     let consumer: StreamConsumer<RunContext> = consumer_config(&k)
         .create_with_context(RunContext {
@@ -138,6 +147,9 @@ struct Pipe {
     wm_at_input: Option<chrono::DateTime<chrono::Utc>>,
     /// Partitions are paused for backpressure.
     paused: bool,
+    /// Consumption time of recent messages by tag (ascending), for latency measurement.
+    arrivals: std::collections::VecDeque<(u64, Instant)>,
+    first_input: Option<Instant>,
     ticks: u64,
     report: RunReport,
 }
@@ -162,6 +174,8 @@ impl Pipe {
             last_input: Instant::now(),
             wm_at_input: None,
             paused: false,
+            arrivals: std::collections::VecDeque::new(),
+            first_input: None,
             ticks: 0,
             report: RunReport {
                 librdkafka,
@@ -169,6 +183,10 @@ impl Pipe {
                 suppressed: 0,
                 records_sent: 0,
                 dead_letters_sent: 0,
+                busy_secs: 0.0,
+                rows_per_sec: 0.0,
+                latency_p50_ms: None,
+                latency_p99_ms: None,
                 stats: Stats::default(),
             },
         })
@@ -224,8 +242,11 @@ impl Pipe {
         let payload = msg.payload().unwrap_or_default();
         metrics::counter!("ueba_messages_in_total").increment(1);
         metrics::counter!("ueba_bytes_in_total").increment(payload.len() as u64);
+        let now = Instant::now();
+        self.arrivals.push_back((self.seq, now));
+        self.first_input.get_or_insert(now);
         self.ingest_body(&tp, offset, payload);
-        self.last_input = Instant::now();
+        self.last_input = now;
         self.wm_at_input = self.engine.watermark();
         self.deliver(warm).await
     }
@@ -287,8 +308,24 @@ impl Pipe {
             }
         }
         let floor = self.engine.min_pending_tag();
-        self.shared.ledger().set_engine_floor(floor);
+        let safe = {
+            let mut l = self.shared.ledger();
+            l.set_engine_floor(floor);
+            l.safe_tag().min(self.seq)
+        };
+        while self.arrivals.front().is_some_and(|a| a.0 < safe) {
+            self.arrivals.pop_front();
+        }
         Ok(())
+    }
+
+    /// When the message with `tag` was consumed (now, if no longer known).
+    fn arrived(&self, tag: u64) -> Instant {
+        let i = self.arrivals.partition_point(|a| a.0 < tag);
+        match self.arrivals.get(i) {
+            Some(a) if a.0 == tag => a.1,
+            _ => Instant::now(),
+        }
     }
 
     async fn send_tracked(
@@ -307,6 +344,7 @@ impl Pipe {
             tag,
             kind,
             sent: Instant::now(),
+            arrived: self.arrived(tag),
         };
         self.sink.send(&topic, msg, token).await
     }
@@ -389,6 +427,14 @@ impl Pipe {
     fn report(&self) -> RunReport {
         let mut r = self.report.clone();
         r.stats = self.engine.stats().clone();
+        if let Some(first) = self.first_input {
+            r.busy_secs = (self.last_input - first).as_secs_f64();
+        }
+        if r.busy_secs > 0.0 {
+            r.rows_per_sec = (r.stats.total_read() as f64 / r.busy_secs).round();
+        }
+        r.latency_p50_ms = self.shared.latency_ms(50.0);
+        r.latency_p99_ms = self.shared.latency_ms(99.0);
         r
     }
 }

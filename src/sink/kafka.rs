@@ -127,6 +127,8 @@ pub struct Token {
     /// `record` or `dead_letter`.
     pub kind: &'static str,
     pub sent: Instant,
+    /// When the input message that completed the output (its trigger) was consumed.
+    pub arrived: Instant,
 }
 
 /// Receives delivery reports (on the producer's polling thread).

@@ -32,6 +32,28 @@ pub struct Shared {
     pub warmup_messages: i64,
     /// Longest wait for in-flight outputs on revocation.
     pub drain_deadline: Duration,
+    /// Trigger-to-output latencies (seconds) of acknowledged records, up to [`MAX_SAMPLES`].
+    pub latencies: Mutex<Vec<f32>>,
+}
+
+/// Latency samples kept for the end-of-run percentiles.
+pub const MAX_SAMPLES: usize = 200_000;
+
+impl Shared {
+    /// The p-th percentile (0..=100) of the latency samples, in milliseconds.
+    pub fn latency_ms(&self, p: f64) -> Option<f64> {
+        let mut v = self
+            .latencies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f32::total_cmp);
+        let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+        Some((f64::from(v[i.min(v.len() - 1)]) * 1000.0).round())
+    }
 }
 
 impl Shared {
@@ -79,6 +101,14 @@ pub struct Acks(pub Arc<Shared>);
 
 impl AckHandler for Acks {
     fn delivered(&self, token: Token, result: Result<(), String>) {
+        if result.is_ok() && token.kind == "record" {
+            let secs = token.arrived.elapsed().as_secs_f64();
+            metrics::histogram!("ueba_trigger_to_output_seconds").record(secs);
+            let mut v = self.0.latencies.lock().unwrap_or_else(|e| e.into_inner());
+            if v.len() < MAX_SAMPLES {
+                v.push(secs as f32);
+            }
+        }
         let mut l = self.0.ledger();
         match result {
             Ok(()) => l.acked(token.tag),
