@@ -195,3 +195,57 @@ async fn two_instances_share_partitions_through_a_rebalance() {
         .collect();
     assert!(missing.is_empty(), "triggers without output: {missing:?}");
 }
+
+/// FC-02 input side: one export body of exactly 1,000,000 bytes with 400 SigninLogs records.
+fn million_byte_body() -> Vec<u8> {
+    let fc03 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/field/FC-03-duplicate-delivery.jsonl"
+    ))
+    .expect("FC-03 fixture");
+    let first: Value = serde_json::from_str(fc03.lines().next().expect("a line")).expect("JSON");
+    let rec = first["records"][0].clone();
+    let build = |k: usize, extra: usize| {
+        let rows: Vec<Value> = (0..400)
+            .map(|i| {
+                let mut r = rec.clone();
+                r["Id"] = Value::from(format!("fc02-{i:04}"));
+                let pad = k + if i == 399 { extra } else { 0 };
+                r["UserAgent"] = Value::from("x".repeat(pad));
+                r
+            })
+            .collect();
+        body(&rows)
+    };
+    let (mut lo, mut hi) = (0usize, 5_000usize);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if build(mid, 0).len() <= 1_000_000 {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let short = 1_000_000 - build(lo, 0).len();
+    let out = build(lo, short);
+    assert_eq!(out.len(), 1_000_000);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fc02_one_megabyte_export_body_is_consumed_and_committed() {
+    let Some(b) = bootstrap() else { return };
+    let (input, out, dlq, group) = topics("fc02");
+    create_topics(&b, &[&input, &out, &dlq]).await;
+    produce(&b, &input, Some(1), &[million_byte_body()]);
+    let text = config_text(&b, &input, &out, &dlq, &group);
+    let (b2, g2, i2) = (b.clone(), group.clone(), input.clone());
+    let report = run_until(text, Duration::from_secs(60), move || {
+        committed_all(&b2, &g2, &i2, 1)
+    })
+    .await;
+    assert_eq!(report.messages, 1);
+    assert_eq!(report.stats.records_read.get("SigninLogs"), Some(&400));
+    assert_eq!(report.stats.decoded, 400);
+    assert_eq!(committed(&b, &group, &input)[1], 1);
+}

@@ -459,3 +459,51 @@ fn publish_lag(consumer: &StreamConsumer<RunContext>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::pipeline::engine::{Emitted, Engine};
+
+    fn trigger_row() -> serde_json::Map<String, serde_json::Value> {
+        let v = serde_json::json!({
+            "TenantId": "ws", "SourceRecordId": "tick-1",
+            "TimeGenerated": "2025-03-04T09:00:00.0000000Z",
+            "ActivityType": "LogOn", "ActionType": "Sign-in",
+            "UserPrincipalName": "quiet@contoso.com", "InvestigationPriority": 9,
+            "Type": "BehaviorAnalytics"
+        });
+        match v {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!("object literal"),
+        }
+    }
+
+    #[test]
+    fn processing_time_tick_closes_cases_on_a_quiet_input() {
+        let mut engine = Engine::new(crate::pipeline::settings(&Config::default()));
+        let mut out = Vec::new();
+        engine.set_tag(7);
+        let origin = crate::decode::event::Origin::Kafka {
+            topic: "in".into(),
+            partition: 0,
+            offset: 0,
+            index: 0,
+        };
+        engine.ingest(&trigger_row(), origin, &mut out);
+        assert!(out.is_empty(), "the case is still open");
+        assert_eq!(engine.min_pending_tag(), Some(7));
+        let wm = engine.watermark().expect("watermark after a row");
+        // A tick that does not move the watermark does nothing.
+        engine.tick(wm, &mut out);
+        assert!(out.is_empty());
+        engine.tick(wm + chrono::Duration::hours(3), &mut out);
+        assert_eq!(out.len(), 1);
+        let Emitted::Case { ctx, min_tag } = &out[0] else {
+            panic!("expected a case, got {:?}", out[0]);
+        };
+        assert_eq!(*min_tag, 7);
+        assert_eq!(ctx.entity.key, "quiet@contoso.com");
+        assert_eq!(engine.min_pending_tag(), None);
+    }
+}

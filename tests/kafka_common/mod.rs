@@ -66,6 +66,7 @@ fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "0")
+        .set("message.max.bytes", "2000000")
         .create()
         .expect("producer")
 }
