@@ -44,6 +44,24 @@ pub enum Command {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },
+    /// Stream from Kafka / Event Hubs: narrate cases and write records and dead letters to topics.
+    Run(RunArgs),
+    /// Count messages on a topic with a bare consumer (benchmark baseline).
+    #[command(hide = true)]
+    BareConsume(crate::pipeline::run::bare::BareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file (TOML) with a `[kafka]` section; `UEBA__KAFKA__...` overrides it.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Address of the health and metrics endpoint (overrides `[ops] listen`; empty disables).
+    #[arg(long)]
+    pub ops_listen: Option<String>,
+    /// Also write the end-of-run summary as JSON.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -81,8 +99,26 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 pub struct LoadgenArgs {
     /// Write the storage-export layout (`am-<Table>/.../y=/m=/d=/h=/m=/PT05M.json`) here.
+    #[arg(long, required_unless_present = "kafka")]
+    pub out_dir: Option<PathBuf>,
+    /// Produce export messages to this Kafka bootstrap address instead of writing files.
+    #[arg(long, value_name = "BOOTSTRAP")]
+    pub kafka: Option<String>,
+    /// With --kafka: one topic per table, `am-<Table>` (the default).
+    #[arg(long, conflicts_with = "topic")]
+    pub topic_per_table: bool,
+    /// With --kafka: every table on this one topic.
     #[arg(long)]
-    pub out_dir: PathBuf,
+    pub topic: Option<String>,
+    /// With --kafka: target rows per second (0: as fast as possible).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// With --kafka: rows per export message (bodies never exceed 1,000,000 bytes).
+    #[arg(long, default_value_t = 500)]
+    pub batch_rows: usize,
+    /// With --kafka: write the ground truth (injected scenarios) here.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
     /// Write the shipped sample tenant (ignores the size flags).
     #[arg(long)]
     pub sample: bool,
@@ -110,6 +146,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             Ok(0)
         }
+        Command::Run(args) => run_cmd(args),
+        Command::BareConsume(args) => crate::pipeline::run::bare::run(&args),
     }
 }
 
@@ -141,16 +179,122 @@ fn replay_cmd(args: ReplayArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn loadgen_cmd(args: LoadgenArgs) -> anyhow::Result<i32> {
-    use crate::loadgen::{TenantSpec, write_blob_export, write_sample};
-    let stats = if args.sample {
-        write_sample(&args.out_dir)?
+fn run_cmd(args: RunArgs) -> anyhow::Result<i32> {
+    let mut cfg = config::load(args.config.as_deref())?;
+    if let Some(listen) = args.ops_listen {
+        cfg.ops.listen = listen;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let report = rt.block_on(async {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            wait_signal().await;
+            let _ = tx.send(());
+            wait_signal().await;
+            eprintln!("second signal: exiting at once");
+            std::process::exit(130);
+        });
+        crate::pipeline::run::run(cfg, async {
+            let _ = rx.await;
+        })
+        .await
+    })?;
+    eprintln!(
+        "run: {} messages, {} records, {} dead letters, {} suppressed during warm-up (librdkafka {})",
+        report.messages,
+        report.records_sent,
+        report.dead_letters_sent,
+        report.suppressed,
+        report.librdkafka
+    );
+    if let Some(path) = args.summary_json {
+        let text = serde_json::to_string_pretty(&report).context("serialising the summary")?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(0)
+}
+
+/// SIGINT or SIGTERM.
+async fn wait_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+fn loadgen_kafka(args: &LoadgenArgs, bootstrap: &str) -> anyhow::Result<i32> {
+    use crate::loadgen::TenantSpec;
+    use crate::loadgen::kafka::{KafkaLoad, TopicMode, produce};
+    let spec = if args.sample {
+        TenantSpec::sample()
     } else {
         let mut spec = TenantSpec::bench(args.users, args.days);
         spec.seed = args.seed;
         spec.anomaly_share = args.anomaly_share;
-        write_blob_export(&spec, &args.out_dir)?
+        spec
     };
-    eprintln!("loadgen: wrote {} -> {:?}", args.out_dir.display(), stats);
+    let load = KafkaLoad {
+        bootstrap: bootstrap.to_owned(),
+        topics: args
+            .topic
+            .clone()
+            .map_or(TopicMode::PerTable, TopicMode::One),
+        rate: args.rate,
+        batch_rows: args.batch_rows,
+    };
+    let report = produce(&spec, &load)?;
+    if let Some(path) = &args.truth {
+        let text = serde_json::to_string_pretty(&report.truth).context("serialising truth")?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!(
+        "loadgen: {} rows in {} messages ({} bytes) in {:.2} s: {} rows/s achieved (target {})",
+        report.rows,
+        report.messages,
+        report.bytes,
+        report.elapsed_secs,
+        report.rows_per_sec,
+        if args.rate == 0 {
+            "unlimited".to_owned()
+        } else {
+            args.rate.to_string()
+        }
+    );
+    println!(
+        "{}",
+        serde_json::to_string(&report).context("serialising the report")?
+    );
+    Ok(0)
+}
+
+fn loadgen_cmd(args: LoadgenArgs) -> anyhow::Result<i32> {
+    use crate::loadgen::{TenantSpec, write_blob_export, write_sample};
+    if let Some(bootstrap) = args.kafka.clone() {
+        return loadgen_kafka(&args, &bootstrap);
+    }
+    let out_dir = args
+        .out_dir
+        .clone()
+        .context("--out-dir is required without --kafka")?;
+    let stats = if args.sample {
+        write_sample(&out_dir)?
+    } else {
+        let mut spec = TenantSpec::bench(args.users, args.days);
+        spec.seed = args.seed;
+        spec.anomaly_share = args.anomaly_share;
+        write_blob_export(&spec, &out_dir)?
+    };
+    eprintln!("loadgen: wrote {} -> {:?}", out_dir.display(), stats);
     Ok(0)
 }

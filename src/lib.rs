@@ -15,6 +15,7 @@ pub mod decode;
 pub mod entity;
 pub mod loadgen;
 pub mod narrate;
+pub mod ops;
 pub mod pipeline;
 pub mod sink;
 pub mod source;

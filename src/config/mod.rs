@@ -4,6 +4,7 @@
 //! Precedence: built-in defaults < file < environment < command-line flags (applied by the CLI).
 
 pub mod engine;
+pub mod kafka;
 
 use std::fmt;
 use std::path::Path;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use toml::Table;
 
 use engine::{ContextConfig, ScopeConfig, StateConfig, TriggerConfig, WindowConfig};
+use kafka::{KafkaConfig, OpsConfig};
 
 /// Narrator settings shared by all modes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +48,8 @@ pub struct Config {
     pub scope: ScopeConfig,
     pub context: ContextConfig,
     pub narrator: NarratorConfig,
+    pub kafka: KafkaConfig,
+    pub ops: OpsConfig,
 }
 
 /// Every problem found in a configuration.
@@ -65,7 +69,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 const SECTIONS: &[&str] = &[
-    "window", "state", "triggers", "scope", "context", "narrator",
+    "window", "state", "triggers", "scope", "context", "narrator", "kafka", "ops",
 ];
 
 /// Load from an optional file and the process environment.
@@ -103,6 +107,8 @@ pub fn from_sources(
             "scope" => section(value, &mut cfg.scope, &key, &mut problems),
             "context" => section(value, &mut cfg.context, &key, &mut problems),
             "narrator" => section(value, &mut cfg.narrator, &key, &mut problems),
+            "kafka" => section(value, &mut cfg.kafka, &key, &mut problems),
+            "ops" => section(value, &mut cfg.ops, &key, &mut problems),
             other => problems.push(format!("unknown section or key `{other}`")),
         }
     }
@@ -219,7 +225,7 @@ fn check(cfg: &Config, problems: &mut Vec<String>) {
             &["audit", "active"][..],
         ),
     ];
-    for (name, v, allowed) in choices {
+    for (name, v, allowed) in choices.into_iter().chain(cfg.kafka.choices()) {
         if !allowed.contains(&v) {
             problems.push(format!("{name} must be one of {allowed:?}, got `{v}`"));
         }

@@ -20,6 +20,9 @@ use crate::entity::state::EntityState;
 use crate::trigger::coalesce::ReadyCase;
 use crate::trigger::rules::{PeerDim, PeerLookup, resource_key};
 
+/// Replaces an instruction-like value copied into a trigger fact.
+pub const WITHHELD: &str = "(withheld: instruction-like text)";
+
 /// Deterministic window id: entity, window start and window length under one tenant.
 pub fn window_id(
     tenant: &str,
@@ -59,21 +62,45 @@ pub fn build(case: &ReadyCase, inp: &Inputs<'_>) -> CaseContext {
     let evidence_all = select_evidence(case, inp);
     let (evidence, truncated) = evidence_all;
     let present: BTreeSet<&str> = evidence.iter().map(|e| e.id.as_str()).collect();
+    let mut withheld = Vec::new();
     let triggers = case
         .triggers
         .iter()
         .map(|t| {
             let mut t = t.clone();
             t.evidence_ids.retain(|id| present.contains(id.as_str()));
+            // Facts copied from row values (a forwarding address, a site, an app name) are
+            // attacker-influenced too: instruction-like ones are withheld, never quoted.
+            for (k, v) in t.facts.iter_mut() {
+                if is_instruction_like(v) {
+                    *v = WITHHELD.to_owned();
+                    withheld.push(format!("trigger:{}:{k}", t.kind.as_str()));
+                }
+            }
             t
         })
         .collect();
-    let instruction_like_fields = evidence
+    let mut evidence = evidence;
+    for item in &mut evidence {
+        let suspicious: Vec<String> = item
+            .facts
+            .iter()
+            .filter(|(_, v)| is_instruction_like(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in suspicious {
+            if let Some(v) = item.facts.remove(&k) {
+                item.untrusted.insert(k, v);
+            }
+        }
+    }
+    let mut instruction_like_fields: Vec<String> = evidence
         .iter()
         .flat_map(|e| e.untrusted.iter().map(move |(k, v)| (e, k, v)))
         .filter(|(_, _, v)| is_instruction_like(v))
         .map(|(e, k, _)| format!("{}:{}", e.id, k))
         .collect();
+    instruction_like_fields.extend(withheld);
     let last_before = inp.state.and_then(|s| {
         s.events
             .iter()

@@ -7,7 +7,7 @@
 //! - portal CSV and US forms, month first (`8/11/2023, 6:36:04.536 AM`, `3/4/2025 9:15:02 AM`,
 //!   `08/11/2023 00:00:00`), also flagged naive.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
 /// A parsed instant and whether the input lacked an explicit zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,12 +17,23 @@ pub struct Parsed {
     pub naive: bool,
 }
 
+/// Years outside this range are not event times (they come from corrupt or hostile input
+/// and would overflow window arithmetic); such timestamps are rejected.
+const PLAUSIBLE_YEARS: std::ops::Range<i32> = 1970..2200;
+
 /// Parse any supported timestamp spelling.
 pub fn parse(text: &str) -> Option<Parsed> {
     let s = text.trim();
-    if s.is_empty() {
+    if s.is_empty() || !s.is_ascii() {
         return None;
     }
+    let parsed = parse_any(s)?;
+    PLAUSIBLE_YEARS
+        .contains(&parsed.time.year())
+        .then_some(parsed)
+}
+
+fn parse_any(s: &str) -> Option<Parsed> {
     let first = s.as_bytes()[0];
     if !first.is_ascii_digit() {
         return None;
@@ -209,6 +220,20 @@ mod tests {
             iso("11/14/2025 12:48:53 PM"),
             "2025-11-14T12:48:53.000000000Z"
         );
+    }
+
+    #[test]
+    fn implausible_years_and_non_ascii_are_rejected_without_panicking() {
+        for bad in [
+            "12/31/262142 23:59:59",
+            "01/01/-262143 00:00:00",
+            "9999-12-31T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "2025-03-04T09:00:00€€é",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+        assert!(parse("2199-12-31T23:59:59Z").is_some());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod directory;
 mod engine;
 mod export;
 mod inject;
+pub mod kafka;
 mod places;
 mod readme;
 mod rowkit;

@@ -411,6 +411,17 @@ impl Engine {
         self.emit(ready, out);
     }
 
+    /// Processing-time tick: move the watermark to `now` (never backwards), release parked rows
+    /// it reaches and emit the cases it closes, so quiet inputs still produce output.
+    pub fn tick(&mut self, now: DateTime<Utc>, out: &mut Vec<Emitted>) {
+        if self.clock.watermark().is_none_or(|wm| wm >= now) {
+            return;
+        }
+        self.clock.advance_to(now);
+        self.release_parked(out);
+        self.advance(out);
+    }
+
     /// End of input: release parked rows, close every day and emit every case.
     pub fn finish(&mut self, out: &mut Vec<Emitted>) {
         let parked: Vec<_> = self.parked.drain(..).collect();

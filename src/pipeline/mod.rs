@@ -6,6 +6,7 @@ pub mod bench;
 pub mod engine;
 pub mod narration;
 pub mod replay;
+pub mod run;
 pub mod stats;
 
 use crate::config::Config;

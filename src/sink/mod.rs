@@ -2,4 +2,5 @@
 
 pub mod dead_letter;
 pub mod jsonl;
+pub mod kafka;
 pub mod record;

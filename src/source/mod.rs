@@ -13,6 +13,7 @@
 
 mod discover;
 mod formats;
+pub mod kafka;
 mod merge;
 mod reorder;
 pub mod replay;

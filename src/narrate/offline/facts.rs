@@ -64,12 +64,22 @@ pub(super) fn label(column: &str) -> String {
 }
 
 /// Whether an untrusted field of an evidence row was flagged as instruction-like. A flag may
-/// name the column (`UserAgent`) or the row and column (`ev-3.UserAgent`, `ev-3/UserAgent`).
+/// name the column (`UserAgent`) or the row and column (`<evidence id>:<column>`, also with
+/// `.` or `/`); columns may themselves contain dots (`Parameters.Name`).
 pub(super) fn is_flagged(ctx: &CaseContext, evidence_id: &str, column: &str) -> bool {
     ctx.instruction_like_fields.iter().any(|flag| {
         let flag = flag.trim();
         if flag == column {
             return true;
+        }
+        for sep in [':', '.', '/'] {
+            if flag
+                .strip_prefix(evidence_id)
+                .and_then(|rest| rest.strip_prefix(sep))
+                == Some(column)
+            {
+                return true;
+            }
         }
         match flag.rsplit_once(['.', '/', ':']) {
             Some((prefix, field)) => {

@@ -15,11 +15,23 @@ use super::body::{self, Body, BodyRows};
 use super::{FileLabel, Items, lossy_prefix};
 use crate::source::SourceItem;
 
+/// Largest whole-document file loaded into memory (after decompression). Event Hubs bodies
+/// are at most 1 MB and query API responses at most a few hundred; anything larger is refused
+/// rather than allowed to exhaust memory (a small gzip can expand enormously).
+pub const MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Read a whole file of JSON documents.
-pub(super) fn load(mut reader: impl Read, label: FileLabel) -> Items {
+pub(super) fn load(reader: impl Read, label: FileLabel) -> Items {
     let mut bytes = Vec::new();
-    if let Err(e) = reader.read_to_end(&mut bytes) {
+    if let Err(e) = reader.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes) {
         let bad = SourceItem::bad(label.origin(0, 0), format!("read error: {e}"), "");
+        return Box::new(std::iter::once(bad));
+    }
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        let detail = format!(
+            "JSON document larger than {MAX_DOCUMENT_BYTES} bytes; split it or export JSON Lines"
+        );
+        let bad = SourceItem::bad(label.origin(0, 0), detail, &lossy_prefix(&bytes[..4096]));
         return Box::new(std::iter::once(bad));
     }
     let (documents, error) = parse_all(&bytes, &label);

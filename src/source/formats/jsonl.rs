@@ -6,13 +6,16 @@
 //! Invariants: `line` is 1-based and counts blank lines; a bad line becomes one
 //! [`SourceItem::Bad`] and reading goes on; a read error ends the file after one `Bad` item.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use serde_json::Value;
 
 use super::body::{self, Body, BodyRows, RowOutcome};
 use super::{FileLabel, lossy_prefix};
 use crate::source::{RawRecord, SourceItem};
+
+/// Longest JSON line accepted (an Event Hubs message is at most 1 MB).
+pub const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Rows of a JSON Lines stream.
 pub(super) struct JsonLines<R> {
@@ -51,11 +54,24 @@ impl<R: BufRead> JsonLines<R> {
         }
     }
 
-    /// Read the next line into `buf`; `None` at the end of the stream.
+    /// Read the next line into `buf`; `None` at the end of the stream. A line longer than
+    /// [`MAX_LINE_BYTES`] is skipped to its end and reported, never held in memory.
     fn read_line(&mut self) -> Option<Result<(), SourceItem>> {
         self.buf.clear();
-        match self.reader.read_until(b'\n', &mut self.buf) {
+        let limit = MAX_LINE_BYTES + 1;
+        match (&mut self.reader)
+            .take(limit)
+            .read_until(b'\n', &mut self.buf)
+        {
             Ok(0) => None,
+            Ok(n) if n as u64 == limit && self.buf.last() != Some(&b'\n') => {
+                self.line += 1;
+                let origin = self.label.origin(self.line, 0);
+                let raw = lossy_prefix(&self.buf[..4096]);
+                self.skip_rest_of_line();
+                let detail = format!("line longer than {MAX_LINE_BYTES} bytes");
+                Some(Err(SourceItem::bad(origin, detail, &raw)))
+            }
             Ok(_) => {
                 self.line += 1;
                 Some(Ok(()))
@@ -63,6 +79,20 @@ impl<R: BufRead> JsonLines<R> {
             Err(e) => {
                 let origin = self.label.origin(self.line + 1, 0);
                 Some(Err(SourceItem::bad(origin, format!("read error: {e}"), "")))
+            }
+        }
+    }
+
+    fn skip_rest_of_line(&mut self) {
+        loop {
+            self.buf.clear();
+            match (&mut self.reader)
+                .take(64 * 1024)
+                .read_until(b'\n', &mut self.buf)
+            {
+                Ok(0) | Err(_) => return,
+                Ok(_) if self.buf.last() == Some(&b'\n') => return,
+                Ok(_) => {}
             }
         }
     }
