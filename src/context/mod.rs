@@ -3,3 +3,4 @@
 pub mod build;
 pub mod injection;
 pub mod types;
+pub mod tokenize;
