@@ -46,6 +46,8 @@ pub struct Config {
     pub scope: ScopeConfig,
     pub context: ContextConfig,
     pub narrator: NarratorConfig,
+    /// LLM narrator settings (used when `narrator.kind = "llm"`).
+    pub llm: crate::narrate::llm::config::LlmConfig,
 }
 
 /// Every problem found in a configuration.
@@ -65,7 +67,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 const SECTIONS: &[&str] = &[
-    "window", "state", "triggers", "scope", "context", "narrator",
+    "window", "state", "triggers", "scope", "context", "narrator", "llm",
 ];
 
 /// Load from an optional file and the process environment.
@@ -103,6 +105,7 @@ pub fn from_sources(
             "scope" => section(value, &mut cfg.scope, &key, &mut problems),
             "context" => section(value, &mut cfg.context, &key, &mut problems),
             "narrator" => section(value, &mut cfg.narrator, &key, &mut problems),
+            "llm" => section(value, &mut cfg.llm, &key, &mut problems),
             other => problems.push(format!("unknown section or key `{other}`")),
         }
     }

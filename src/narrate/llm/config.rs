@@ -101,6 +101,8 @@ pub struct LlmConfig {
     pub price_completion_per_1k: f64,
     /// Send one small request at startup to catch unsupported api-version / schema early.
     pub startup_probe: bool,
+    /// Append every exchange to this JSON Lines file (`--audit` on replay).
+    pub audit_file: Option<String>,
 }
 
 impl Default for LlmConfig {
@@ -129,6 +131,7 @@ impl Default for LlmConfig {
             price_prompt_per_1k: 0.0025,
             price_completion_per_1k: 0.01,
             startup_probe: true,
+            audit_file: None,
         }
     }
 }
