@@ -125,7 +125,16 @@ impl Tokenizer {
         for (class, value) in known_identifiers(ctx) {
             map.add(self.token(class, &value), &value);
         }
-        let keep: BTreeSet<String> = ctx.evidence.iter().map(|e| e.id.to_lowercase()).collect();
+        // Evidence ids (`Table:guid`) and their guid parts are never tokenized.
+        let keep: BTreeSet<String> = ctx
+            .evidence
+            .iter()
+            .flat_map(|e| {
+                let id = e.id.to_lowercase();
+                let tail = id.rsplit(':').next().unwrap_or_default().to_owned();
+                [id, tail]
+            })
+            .collect();
         let known = map.matcher();
         let mut value = serde_json::to_value(ctx).expect("a context always serialises");
         rewrite(&mut value, None, &mut |s| {
