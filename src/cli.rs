@@ -35,7 +35,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay historical exports (files or directories) and write narrated records.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Generate a synthetic tenant (users, peers, activity, injected scenarios) as an export.
     Loadgen(LoadgenArgs),
     /// Serve a local mock of Azure OpenAI / OpenAI chat completions (tests and benchmarks).
@@ -159,7 +159,7 @@ pub struct LoadgenArgs {
 /// Run the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Replay(args) => replay_cmd(args),
+        Command::Replay(args) => replay_cmd(*args),
         Command::Loadgen(args) => loadgen_cmd(args),
         Command::MockLlm(args) => mock_llm_cmd(args),
     }

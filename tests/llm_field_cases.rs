@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use llm_support::{config, fixture_step, mock_with, rig};
 use ueba_narrator::mockllm::Step;
-use ueba_narrator::narrate::offline::OfflineNarrator;
 use ueba_narrator::narrate::Audience;
+use ueba_narrator::narrate::offline::OfflineNarrator;
 
 const FC25: &str = "FC-25-aoai-429-variants.json";
 const FC26: &str = "FC-26-aoai-content-filter.json";
@@ -23,7 +23,10 @@ fn secs(d: Duration) -> f64 {
 async fn fc25_retry_after_seconds_waits_20_to_25_s() {
     let server = mock_with(vec![fixture_step(FC25, "retry-after-seconds")]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "llm");
     assert_eq!(out.generation.llm_status, "ok");
     assert_eq!(server.requests().len(), 2);
@@ -36,7 +39,10 @@ async fn fc25_retry_after_seconds_waits_20_to_25_s() {
 async fn fc25_reset_tokens_header_only_waits_55_to_65_s() {
     let server = mock_with(vec![fixture_step(FC25, "reset-tokens-header-only")]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "llm");
     let sleeps = r.clock.sleeps();
     assert_eq!(sleeps.len(), 1);
@@ -48,7 +54,10 @@ async fn fc25_no_hint_at_all_backs_off_then_falls_back_after_5_attempts() {
     let step = fixture_step(FC25, "no-hint-at-all");
     let server = mock_with(vec![step; 6]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "fallback");
     assert_eq!(out.generation.llm_status, "rate_limited");
     assert_eq!(server.requests().len(), 5);
@@ -72,7 +81,11 @@ async fn fc25_daily_quota_exhausted_opens_the_circuit_without_sleeping() {
 
     let second = r.narrator.narrate(&narrate_fixtures::bulk_download()).await;
     assert_eq!(second.generation.llm_status, "quota_exhausted");
-    assert_eq!(server.requests().len(), 1, "no call while the circuit is open");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "no call while the circuit is open"
+    );
 
     r.clock.advance(Duration::from_secs(86_400));
     let third = r.narrator.narrate(&ctx).await;
@@ -84,7 +97,10 @@ async fn fc25_daily_quota_exhausted_opens_the_circuit_without_sleeping() {
 async fn fc25_error_body_without_type_retried_after_2_s() {
     let server = mock_with(vec![fixture_step(FC25, "error-body-without-type")]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "llm");
     let sleeps = r.clock.sleeps();
     assert_eq!(sleeps.len(), 1);
@@ -96,7 +112,10 @@ async fn fc26_prompt_blocked_jailbreak_retries_trimmed_then_falls_back() {
     let step = fixture_step(FC26, "prompt-blocked-jailbreak");
     let server = mock_with(vec![step.clone(), step]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "fallback");
     assert_eq!(out.generation.llm_status, "filtered_prompt");
     assert!(
@@ -108,9 +127,18 @@ async fn fc26_prompt_blocked_jailbreak_retries_trimmed_then_falls_back() {
     );
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
-    let second_user = reqs[1]["messages"][1]["content"].as_str().unwrap_or_default();
-    assert!(second_user.contains("[omitted]"), "evidence re-quoted/trimmed on retry");
-    assert!(!reqs[0]["messages"][1]["content"].to_string().contains("[omitted]"));
+    let second_user = reqs[1]["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        second_user.contains("[omitted]"),
+        "evidence re-quoted/trimmed on retry"
+    );
+    assert!(
+        !reqs[0]["messages"][1]["content"]
+            .to_string()
+            .contains("[omitted]")
+    );
 }
 
 #[tokio::test]
@@ -118,9 +146,16 @@ async fn fc26_prompt_blocked_no_innererror_records_no_categories() {
     let step = fixture_step(FC26, "prompt-blocked-no-innererror");
     let server = mock_with(vec![step.clone(), step]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.llm_status, "filtered_prompt");
-    assert!(out.generation.validation_issues.contains(&"filter_categories: []".to_string()));
+    assert!(
+        out.generation
+            .validation_issues
+            .contains(&"filter_categories: []".to_string())
+    );
 }
 
 #[tokio::test]
@@ -128,7 +163,10 @@ async fn fc26_completion_filtered_200_without_content_or_usage() {
     let step = fixture_step(FC26, "completion-filtered-200");
     let server = mock_with(vec![step.clone(), step]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "fallback");
     assert_eq!(out.generation.llm_status, "filtered_completion");
     assert_eq!(server.requests().len(), 2, "retried at most once");
@@ -139,7 +177,10 @@ async fn fc27_truncated_at_max_tokens_retries_with_more_room_then_falls_back() {
     let step = fixture_step(FC27, "truncated-at-max-tokens");
     let server = mock_with(vec![step.clone(), step]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.llm_status, "truncated");
     assert_eq!(out.generation.generator, "fallback");
     let reqs = server.requests();
@@ -153,7 +194,10 @@ async fn fc27_truncated_at_max_tokens_retries_with_more_room_then_falls_back() {
 async fn fc27_refusal_empty_string_content_is_refused() {
     let server = mock_with(vec![fixture_step(FC27, "refusal-empty-string-content")]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.llm_status, "refused");
     assert_eq!(out.generation.generator, "fallback");
     assert!(!out.narrative.summary.is_empty());
@@ -164,12 +208,17 @@ async fn invalid_twice(id: &str) {
     let step = fixture_step(FC27, id);
     let server = mock_with(vec![step.clone(), step]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "fallback", "{id}");
     assert_eq!(out.generation.llm_status, "invalid_output", "{id}");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2, "{id}: one repair attempt");
-    let repair = reqs[1]["messages"][1]["content"].as_str().unwrap_or_default();
+    let repair = reqs[1]["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
     assert!(repair.contains("previous answer was rejected"), "{id}");
 }
 
@@ -202,7 +251,10 @@ fn content_step(content: &str) -> Step {
 async fn fc27_code_fenced_json_is_unwrapped() {
     let server = mock_with(vec![content_step(&valid_content("```json\n{}\n```"))]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "llm");
     assert_eq!(out.generation.llm_status, "ok");
     assert_eq!(server.requests().len(), 1);
@@ -213,7 +265,10 @@ async fn fc27_prose_before_json_never_reaches_the_narrative() {
     let prose = valid_content("Here is the requested summary:\n{}");
     let server = mock_with(vec![content_step(&prose)]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "llm");
     assert_eq!(out.generation.llm_status, "repaired");
     assert_eq!(server.requests().len(), 2);
@@ -225,16 +280,26 @@ async fn fc27_prose_before_json_never_reaches_the_narrative() {
 async fn fc27_stream_first_chunk_no_choices_is_skipped() {
     let server = mock_with(vec![fixture_step(FC27, "stream-first-chunk-no-choices")]).await;
     let r = rig(&config(&server.url()));
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "llm");
     assert_eq!(out.generation.llm_status, "repaired");
 }
 
 #[tokio::test]
 async fn fc27_json_schema_needs_newer_api_version_fails_once_for_the_run() {
-    let server = mock_with(vec![fixture_step(FC27, "json-schema-needs-newer-api-version")]).await;
+    let server = mock_with(vec![fixture_step(
+        FC27,
+        "json-schema-needs-newer-api-version",
+    )])
+    .await;
     let r = rig(&config(&server.url()));
-    let first = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let first = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(first.generation.llm_status, "unsupported");
     let reason = r.narrator.disabled_reason().expect("disabled");
     assert!(reason.contains("api-version"), "{reason}");
@@ -250,7 +315,10 @@ async fn fc27_strict_schema_rejected_fails_fast_at_startup_probe() {
     let r = rig(&config(&server.url()));
     let reason = r.narrator.probe().await.expect("probe disables");
     assert!(reason.contains("additionalProperties"), "{reason}");
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.llm_status, "llm_disabled");
     assert_eq!(server.requests().len(), 1);
 }
@@ -260,6 +328,9 @@ async fn healthy_probe_keeps_the_llm_enabled() {
     let server = mock_with(vec![]).await;
     let r = rig(&config(&server.url()));
     assert_eq!(r.narrator.probe().await, None);
-    let out = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let out = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     assert_eq!(out.generation.generator, "llm");
 }

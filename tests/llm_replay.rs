@@ -58,12 +58,20 @@ fn sample_tenant_through_the_mock_is_llm_narrated_valid_and_grounded() {
 
     let offline = records(&offline_out);
     let llm = records(&llm_out);
-    assert!(llm.len() >= 7, "one record per scenario case at least: {}", llm.len());
+    assert!(
+        llm.len() >= 7,
+        "one record per scenario case at least: {}",
+        llm.len()
+    );
     let windows = |rs: &[Value]| rs.iter().map(|r| r["WindowId"].clone()).collect::<Vec<_>>();
-    assert_eq!(windows(&llm), windows(&offline), "same cases in the same order");
+    assert_eq!(
+        windows(&llm),
+        windows(&offline),
+        "same cases in the same order"
+    );
 
-    let schema: Value = serde_json::from_str(include_str!("../schemas/output-record.schema.json"))
-        .expect("schema");
+    let schema: Value =
+        serde_json::from_str(include_str!("../schemas/output-record.schema.json")).expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     for r in &llm {
         assert_eq!(r["Generator"], "llm", "{}", r["WindowId"]);
@@ -78,7 +86,10 @@ fn sample_tenant_through_the_mock_is_llm_narrated_valid_and_grounded() {
             .collect();
         for claim in r["Claims"].as_array().expect("claims") {
             for id in claim["EvidenceIds"].as_array().expect("claim ids") {
-                assert!(known.contains(id.as_str().unwrap_or_default()), "ungrounded {id}");
+                assert!(
+                    known.contains(id.as_str().unwrap_or_default()),
+                    "ungrounded {id}"
+                );
             }
         }
     }
@@ -88,7 +99,10 @@ fn sample_tenant_through_the_mock_is_llm_narrated_valid_and_grounded() {
     assert_eq!(totals.calls, llm.len() as u64);
     assert!(totals.prompt_tokens > 0 && totals.cost > 0.0);
     // Probe + one call per case, all in the audit file.
-    let audit_lines = std::fs::read_to_string(&audit).expect("audit").lines().count();
+    let audit_lines = std::fs::read_to_string(&audit)
+        .expect("audit")
+        .lines()
+        .count();
     assert_eq!(audit_lines, llm.len());
     assert_eq!(server.requests().len(), llm.len() + 1);
     assert_eq!(server.throttled(), 0);

@@ -14,8 +14,12 @@ const CANARY: &str = "CANARY-7f3e";
 /// e-mail addresses inside free text and untrusted strings.
 fn identified_case() -> CaseContext {
     let mut c = narrate_fixtures::new_country_sensitive();
-    c.evidence[0].facts.insert("host".into(), "contoso-ws-017".into());
-    c.evidence[0].facts.insert("ip".into(), "2001:db8:85a3::8a2e:370:7334".into());
+    c.evidence[0]
+        .facts
+        .insert("host".into(), "contoso-ws-017".into());
+    c.evidence[0]
+        .facts
+        .insert("ip".into(), "2001:db8:85a3::8a2e:370:7334".into());
     c.evidence[2].untrusted.insert(
         "Subject".into(),
         "Re: payroll from megan.bowen@contoso.com to Alex Wilber via 198.51.100.77".into(),
@@ -62,9 +66,14 @@ async fn no_raw_identifier_reaches_the_model() {
     assert!(sent.contains("ev-1") && sent.contains("ev-2"));
 
     // The answer comes back de-tokenized.
-    let text = serde_json::to_string(&out.narrative).expect("json").to_lowercase();
+    let text = serde_json::to_string(&out.narrative)
+        .expect("json")
+        .to_lowercase();
     assert!(text.contains("alex.wilber@contoso.com"), "{text}");
-    assert!(!text.contains("user_"), "a token leaked into the output: {text}");
+    assert!(
+        !text.contains("user_"),
+        "a token leaked into the output: {text}"
+    );
 }
 
 #[test]
@@ -76,8 +85,18 @@ fn tokens_are_stable_across_restarts_and_restored() {
     let token = a.entity.key.clone();
     assert!(token.starts_with("USER_"), "{token}");
     assert_eq!(a.entity.display, token, "same identity, same token");
-    assert!(a.entity.object_id.as_deref().is_some_and(|o| o.starts_with("OID_")));
-    assert!(a.entity.display_name.as_deref().is_some_and(|n| n.starts_with("NAME_")));
+    assert!(
+        a.entity
+            .object_id
+            .as_deref()
+            .is_some_and(|o| o.starts_with("OID_"))
+    );
+    assert!(
+        a.entity
+            .display_name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("NAME_"))
+    );
     assert_eq!(a.evidence[0].facts["host"], a.baseline.devices[0].value);
     assert!(a.evidence[0].facts["host"].starts_with("HOST_"));
     assert!(a.evidence[1].facts["ip"].starts_with("IP_"));
@@ -113,7 +132,10 @@ async fn injection_twin_canary_never_reaches_output_and_is_flagged() {
     })
     .await;
     let r = rig(&config(&server.url()));
-    let clean = r.narrator.narrate(&narrate_fixtures::new_country_sensitive()).await;
+    let clean = r
+        .narrator
+        .narrate(&narrate_fixtures::new_country_sensitive())
+        .await;
     let dirty_ctx = injected(true);
     let dirty = r.narrator.narrate(&dirty_ctx).await;
     assert_eq!(clean.generation.generator, "llm");
@@ -151,7 +173,11 @@ async fn injection_missed_by_the_detector_is_caught_in_the_answer() {
     assert_eq!(server.requests().len(), 2, "one repair attempt");
     assert_eq!(out.generation.generator, "fallback");
     assert_eq!(out.generation.llm_status, "invalid_output");
-    assert!(!out.narrative.summary.contains(CANARY), "{}", out.narrative.summary);
+    assert!(
+        !out.narrative.summary.contains(CANARY),
+        "{}",
+        out.narrative.summary
+    );
 }
 
 #[tokio::test]

@@ -2,5 +2,5 @@
 
 pub mod build;
 pub mod injection;
-pub mod types;
 pub mod tokenize;
+pub mod types;

@@ -187,7 +187,9 @@ impl TokenMap {
         self.forward
             .entry(original.trim().to_lowercase())
             .or_insert_with(|| token.clone());
-        self.back.entry(token).or_insert_with(|| original.to_owned());
+        self.back
+            .entry(token)
+            .or_insert_with(|| original.to_owned());
     }
 
     fn lookup(&self, raw: &str) -> String {
@@ -321,8 +323,14 @@ mod tests {
         let t = Tokenizer::new(b"k1");
         let a = t.token(IdClass::User, "Alex.Wilber@Contoso.com");
         assert_eq!(a, t.token(IdClass::User, "alex.wilber@contoso.com"));
-        assert_eq!(a, Tokenizer::new(b"k1").token(IdClass::User, "alex.wilber@contoso.com"));
-        assert_ne!(a, Tokenizer::new(b"k2").token(IdClass::User, "alex.wilber@contoso.com"));
+        assert_eq!(
+            a,
+            Tokenizer::new(b"k1").token(IdClass::User, "alex.wilber@contoso.com")
+        );
+        assert_ne!(
+            a,
+            Tokenizer::new(b"k2").token(IdClass::User, "alex.wilber@contoso.com")
+        );
         assert!(a.starts_with("USER_") && a.len() == 13, "{a}");
         assert!(t.token(IdClass::Ip, "203.0.113.7").starts_with("IP_"));
     }

@@ -94,11 +94,37 @@ pub fn named(name: &str) -> Option<Step> {
             &[("retry-after", arg.to_owned())],
             json!({"error": {"code": "429", "message": format!("Rate limit exceeded. Please retry after {arg} seconds.")}}),
         ),
-        "server_error" => step(500, &[], json!({"error": {"code": "InternalServerError", "message": "The server had an error."}})),
-        "prompt_filter" => step(400, &[], json!({"error": {"code": "content_filter", "param": "prompt", "message": "The prompt was filtered.", "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"jailbreak": {"filtered": true, "detected": true}}}}})),
-        "completion_filter" => step(200, &[], completion(json!({"role": "assistant"}), "content_filter")),
-        "truncated" => step(200, &[], completion(json!({"role": "assistant", "content": "{\"Summary\": \"cut"}), "length")),
-        "refusal" => step(200, &[], completion(json!({"role": "assistant", "content": "", "refusal": "declined"}), "stop")),
+        "server_error" => step(
+            500,
+            &[],
+            json!({"error": {"code": "InternalServerError", "message": "The server had an error."}}),
+        ),
+        "prompt_filter" => step(
+            400,
+            &[],
+            json!({"error": {"code": "content_filter", "param": "prompt", "message": "The prompt was filtered.", "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"jailbreak": {"filtered": true, "detected": true}}}}}),
+        ),
+        "completion_filter" => step(
+            200,
+            &[],
+            completion(json!({"role": "assistant"}), "content_filter"),
+        ),
+        "truncated" => step(
+            200,
+            &[],
+            completion(
+                json!({"role": "assistant", "content": "{\"Summary\": \"cut"}),
+                "length",
+            ),
+        ),
+        "refusal" => step(
+            200,
+            &[],
+            completion(
+                json!({"role": "assistant", "content": "", "refusal": "declined"}),
+                "stop",
+            ),
+        ),
         _ => return None,
     })
 }

@@ -73,7 +73,11 @@ impl MockServer {
 
     /// Bodies received so far.
     pub fn requests(&self) -> Vec<Value> {
-        self.state.received.lock().map(|r| r.clone()).unwrap_or_default()
+        self.state
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// 429s caused by exceeding RPM/TPM.
@@ -113,7 +117,9 @@ pub async fn start(listen: SocketAddr, opts: MockOptions) -> anyhow::Result<Mock
 pub async fn serve(listen: SocketAddr, opts: MockOptions) -> anyhow::Result<()> {
     let server = start(listen, opts).await?;
     eprintln!("mock-llm: listening on {}", server.url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     server.stop();
     Ok(())
 }
@@ -171,11 +177,21 @@ async fn handle(
     needs_model: bool,
 ) -> Response {
     if !authorised(&s.opts.api_key, headers) {
-        return error(StatusCode::UNAUTHORIZED, "401", "Access denied due to invalid subscription key or wrong API endpoint.");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "401",
+            "Access denied due to invalid subscription key or wrong API endpoint.",
+        );
     }
     let body: Value = match serde_json::from_slice(raw) {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "BadRequest", &format!("invalid JSON: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("invalid JSON: {e}"),
+            );
+        }
     };
     if let Some(problem) = contract_problem(&body, needs_model) {
         return error(StatusCode::BAD_REQUEST, "BadRequest", &problem);
@@ -205,8 +221,7 @@ async fn handle(
 
 fn authorised(expected: &str, headers: &HeaderMap) -> bool {
     let given = header(headers, "api-key").or_else(|| {
-        header(headers, "authorization")
-            .and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned))
+        header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ").map(str::to_owned))
     });
     match given {
         Some(k) if expected.is_empty() => !k.is_empty(),
@@ -231,7 +246,9 @@ fn contract_problem(body: &Value, needs_model: bool) -> Option<String> {
     }
     let rf = body.get("response_format")?;
     let ok = rf.get("type") == Some(&json!("json_schema"))
-        && rf.pointer("/json_schema/schema").is_some_and(Value::is_object);
+        && rf
+            .pointer("/json_schema/schema")
+            .is_some_and(Value::is_object);
     (!ok).then(|| "response_format must be json_schema with a schema".into())
 }
 

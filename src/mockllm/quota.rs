@@ -32,7 +32,10 @@ impl Quota {
         let Ok(mut w) = self.window.lock() else {
             return Ok(());
         };
-        while w.front().is_some_and(|(t, _)| now.duration_since(*t) >= WINDOW) {
+        while w
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= WINDOW)
+        {
             w.pop_front();
         }
         let used: u64 = w.iter().map(|(_, n)| n).sum();
@@ -40,7 +43,9 @@ impl Quota {
         let over_tokens = self.tpm.is_some_and(|t| used + tokens > t as u64);
         if over_requests || over_tokens {
             let oldest = w.front().map(|(t, _)| *t).unwrap_or(now);
-            return Err(WINDOW.saturating_sub(now.duration_since(oldest)).max(Duration::from_millis(1)));
+            return Err(WINDOW
+                .saturating_sub(now.duration_since(oldest))
+                .max(Duration::from_millis(1)));
         }
         w.push_back((now, tokens));
         Ok(())
@@ -58,7 +63,8 @@ impl Quota {
             .collect();
         let used: u64 = live.iter().sum();
         (
-            self.rpm.map(|r| (r as u64).saturating_sub(live.len() as u64)),
+            self.rpm
+                .map(|r| (r as u64).saturating_sub(live.len() as u64)),
             self.tpm.map(|t| (t as u64).saturating_sub(used)),
         )
     }

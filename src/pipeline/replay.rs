@@ -204,7 +204,11 @@ impl Output {
         Ok(())
     }
 
-    fn narrate_pending(&mut self, narration: &mut Narration, stats: &mut Stats) -> anyhow::Result<()> {
+    fn narrate_pending(
+        &mut self,
+        narration: &mut Narration,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
         let cases = std::mem::take(&mut self.pending);
         for record in narration.narrate_batch(&cases, &self.mode, stats) {
             self.records.write(&record)?;

@@ -109,6 +109,10 @@ mod tests {
         let l = Limits::new(600, 100_000, 2);
         l.acquire(5_000).await;
         assert!(l.tokens.check_n(NonZeroU32::new(5_000).unwrap()).is_ok());
-        assert!(l.tokens.check_n(NonZeroU32::new(5_000).unwrap()).is_ok_and(|r| r.is_err()));
+        assert!(
+            l.tokens
+                .check_n(NonZeroU32::new(5_000).unwrap())
+                .is_ok_and(|r| r.is_err())
+        );
     }
 }

@@ -13,11 +13,11 @@ pub mod config;
 pub mod guard;
 pub mod limit;
 pub mod prompt;
+pub mod retry;
 mod session;
 pub mod strict;
 pub mod transport;
 pub mod wire;
-pub mod retry;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -117,7 +117,11 @@ impl std::fmt::Debug for LlmNarrator {
 impl LlmNarrator {
     pub fn new(cfg: &LlmConfig, audience: Audience, hooks: Hooks) -> anyhow::Result<Self> {
         let problems = cfg.problems();
-        anyhow::ensure!(problems.is_empty(), "invalid [llm] settings: {}", problems.join("; "));
+        anyhow::ensure!(
+            problems.is_empty(),
+            "invalid [llm] settings: {}",
+            problems.join("; ")
+        );
         let auth = match hooks.auth {
             Some(a) => a,
             None => Auth::from_config(cfg)?,
@@ -128,7 +132,11 @@ impl LlmNarrator {
             schema: strict::strict_schema()?,
             tokenizer: Tokenizer::new(cfg.token_key().expose().as_bytes()),
             transport: Transport::new(cfg, auth)?,
-            limits: Limits::new(cfg.requests_per_minute, cfg.tokens_per_minute, cfg.concurrency),
+            limits: Limits::new(
+                cfg.requests_per_minute,
+                cfg.tokens_per_minute,
+                cfg.concurrency,
+            ),
             policy: RetryPolicy {
                 base: Duration::from_millis(cfg.backoff_base_ms),
                 ceiling: Duration::from_secs(cfg.max_retry_wait_secs),

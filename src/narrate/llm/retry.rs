@@ -167,7 +167,10 @@ mod tests {
             let Wait::Sleep(d) = policy().delay(1, Some(Duration::from_secs(20)), &mut rng) else {
                 panic!("expected a sleep");
             };
-            assert!(d >= Duration::from_secs(20) && d <= Duration::from_secs(25), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(20) && d <= Duration::from_secs(25),
+                "{d:?}"
+            );
         }
     }
 
@@ -178,7 +181,10 @@ mod tests {
             let Wait::Sleep(d) = policy().delay(1, None, &mut rng) else {
                 panic!("expected a sleep");
             };
-            assert!(d >= Duration::from_secs(1) && d <= Duration::from_secs(10), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(1) && d <= Duration::from_secs(10),
+                "{d:?}"
+            );
         }
     }
 

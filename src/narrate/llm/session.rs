@@ -206,7 +206,12 @@ async fn decide(
             let mut s = spent(a);
             s.notes.push(filter_note(&categories));
             s.notes.dedup();
-            done(n.fallback(ctx, "filtered_prompt", "prompt blocked by the content filter", s))
+            done(n.fallback(
+                ctx,
+                "filtered_prompt",
+                "prompt blocked by the content filter",
+                s,
+            ))
         }
         Reply::FilteredCompletion { .. } if !a.completion_retried => {
             a.completion_retried = true;
@@ -215,7 +220,12 @@ async fn decide(
         Reply::FilteredCompletion { categories, .. } => {
             let mut s = spent(a);
             s.notes.push(filter_note(&categories));
-            done(n.fallback(ctx, "filtered_completion", "answer blocked by the content filter", s))
+            done(n.fallback(
+                ctx,
+                "filtered_completion",
+                "answer blocked by the content filter",
+                s,
+            ))
         }
         Reply::Truncated { .. } if !a.length_retried => {
             a.length_retried = true;
@@ -228,14 +238,21 @@ async fn decide(
         Reply::Refused { detail, .. } => done(n.fallback(ctx, "refused", &detail, spent(a))),
         Reply::Empty { detail, .. } => repair_or_fallback(n, ctx, vec![detail], a),
         Reply::Unsupported { detail } => {
-            n.disable(format!("endpoint rejected the api-version or schema: {detail}"));
+            n.disable(format!(
+                "endpoint rejected the api-version or schema: {detail}"
+            ));
             done(n.fallback(ctx, "unsupported", &detail, spent(a)))
         }
         Reply::Fatal { status, detail } => {
             if matches!(status, 401 | 403 | 404) {
                 n.disable(format!("HTTP {status} from the endpoint: {detail}"));
             }
-            done(n.fallback(ctx, "rejected", &format!("HTTP {status}: {detail}"), spent(a)))
+            done(n.fallback(
+                ctx,
+                "rejected",
+                &format!("HTTP {status}: {detail}"),
+                spent(a),
+            ))
         }
     }
 }
@@ -265,9 +282,17 @@ async fn backoff(
         }
         Wait::OpenCircuit(d) => {
             n.circuit.open(n.clock.now() + d);
-            tracing::error!(wait_secs = d.as_secs(), "LLM quota exhausted; circuit open, offline narrator takes over");
+            tracing::error!(
+                wait_secs = d.as_secs(),
+                "LLM quota exhausted; circuit open, offline narrator takes over"
+            );
             let detail = format!("server asked to wait {} s", d.as_secs());
-            Next::Done(Box::new(n.fallback(ctx, "quota_exhausted", &detail, a.spent.clone())))
+            Next::Done(Box::new(n.fallback(
+                ctx,
+                "quota_exhausted",
+                &detail,
+                a.spent.clone(),
+            )))
         }
     }
 }
@@ -316,12 +341,19 @@ fn repair_or_fallback(
 ) -> Next {
     if !a.repaired {
         a.repaired = true;
-        a.spent.notes.push(format!("repair requested: {}", problems.join("; ")));
+        a.spent
+            .notes
+            .push(format!("repair requested: {}", problems.join("; ")));
         a.repair = problems;
         return Next::Again;
     }
     let detail = problems.join("; ");
-    Next::Done(Box::new(n.fallback(ctx, "invalid_output", &detail, a.spent.clone())))
+    Next::Done(Box::new(n.fallback(
+        ctx,
+        "invalid_output",
+        &detail,
+        a.spent.clone(),
+    )))
 }
 
 /// A cached or fresh answer, de-tokenized and validated; `None` when it no longer passes.
@@ -345,8 +377,8 @@ fn check(
     }
     let mut value = tokenized.clone();
     map.detokenize(&mut value);
-    let narrative: Narrative =
-        serde_json::from_value(value).map_err(|e| vec![format!("does not match the schema: {e}")])?;
+    let narrative: Narrative = serde_json::from_value(value)
+        .map_err(|e| vec![format!("does not match the schema: {e}")])?;
     let hard: Vec<String> = validate(&narrative, ctx)
         .into_iter()
         .filter(|i| i.kind != IssueKind::FieldTooLarge)
@@ -386,9 +418,9 @@ pub(super) async fn probe(n: &LlmNarrator) {
     n.limits.acquire(64).await;
     match n.transport.post(&body).await {
         Ok(raw) => match wire::classify(raw.status, &raw.headers, &raw.body) {
-            Reply::Unsupported { detail } => {
-                n.disable(format!("endpoint rejected the api-version or schema: {detail}"))
-            }
+            Reply::Unsupported { detail } => n.disable(format!(
+                "endpoint rejected the api-version or schema: {detail}"
+            )),
             Reply::Fatal {
                 status: s @ (401 | 403 | 404),
                 detail,

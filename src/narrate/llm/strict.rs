@@ -83,7 +83,9 @@ fn strict_children(v: Value) -> Value {
         Value::Object(m) if m.contains_key("type") || m.contains_key("properties") => {
             make_strict(Value::Object(m))
         }
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, make_strict(v))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, v)| (k, make_strict(v))).collect())
+        }
         other => other,
     }
 }

@@ -108,7 +108,10 @@ impl Auth {
         Ok(match self {
             Auth::ApiKey(k) => ("api-key", k.expose().to_owned()),
             Auth::Bearer(k) => ("authorization", format!("Bearer {}", k.expose())),
-            Auth::Entra(t) => ("authorization", format!("Bearer {}", t.token().await?.expose())),
+            Auth::Entra(t) => (
+                "authorization",
+                format!("Bearer {}", t.token().await?.expose()),
+            ),
         })
     }
 }
@@ -236,7 +239,10 @@ mod tests {
             "https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21"
         );
         cfg.provider = Provider::AzureV1;
-        assert_eq!(route(&cfg), "https://r.openai.azure.com/openai/v1/chat/completions");
+        assert_eq!(
+            route(&cfg),
+            "https://r.openai.azure.com/openai/v1/chat/completions"
+        );
         cfg.provider = Provider::Openai;
         cfg.endpoint = "http://127.0.0.1:9/v1".into();
         assert_eq!(route(&cfg), "http://127.0.0.1:9/v1/chat/completions");

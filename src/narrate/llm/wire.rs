@@ -84,7 +84,10 @@ pub enum Reply {
     /// 400 `content_filter` on the prompt.
     FilteredPrompt { categories: Vec<String> },
     /// 200 with `finish_reason: content_filter`.
-    FilteredCompletion { categories: Vec<String>, usage: Usage },
+    FilteredCompletion {
+        categories: Vec<String>,
+        usage: Usage,
+    },
     /// 200 with `finish_reason: length`.
     Truncated { usage: Usage },
     /// `message.refusal`, or empty content.
