@@ -259,6 +259,26 @@ mod tests {
     }
 
     #[test]
+    fn llm_section_from_file_and_env() {
+        use crate::narrate::llm::config::Provider;
+        let text = "[narrator]\nkind = \"llm\"\n[llm]\nprovider = \"azure_v1\"\nendpoint = \"https://r.openai.azure.com\"\n";
+        let cfg = from_sources(
+            text,
+            env(&[
+                ("UEBA__LLM__DEPLOYMENT", "gpt-4o"),
+                ("UEBA__LLM__TOKENS_PER_MINUTE", "90000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.narrator.kind, "llm");
+        assert_eq!(cfg.llm.provider, Provider::AzureV1);
+        assert_eq!(cfg.llm.endpoint, "https://r.openai.azure.com");
+        assert_eq!(cfg.llm.deployment, "gpt-4o");
+        assert_eq!(cfg.llm.tokens_per_minute, 90_000);
+        assert_eq!(cfg.llm.requests_per_minute, 60);
+    }
+
+    #[test]
     fn every_problem_is_reported_at_once() {
         let text =
             "[window]\ndebounce_sec = 1\n[triggers]\nueba_priority_min = 11\n[bogus]\nx = 1\n";

@@ -76,7 +76,7 @@ impl Step {
 }
 
 /// Steps by name: `rate_limit:<secs>`, `server_error`, `prompt_filter`, `completion_filter`,
-/// `truncated`, `refusal`, `slow:<ms>` (a normal answer after the delay is not scripted).
+/// `truncated`, `refusal`. (`slow:<ms>` is handled by the server: a normal answer, late.)
 pub fn named(name: &str) -> Option<Step> {
     let (kind, arg) = name.split_once(':').unwrap_or((name, ""));
     let step = |status: u16, headers: &[(&str, String)], body: Value| Step {

@@ -201,6 +201,10 @@ async fn handle(
         tokio::time::sleep(s.opts.latency).await;
     }
     let fault = fault.or_else(|| header(headers, "x-mock-fault"));
+    if let Some(ms) = fault.as_deref().and_then(|f| f.strip_prefix("slow:")) {
+        let ms = ms.parse().unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let step = fault
         .and_then(|f| faults::named(&f))
         .or_else(|| s.script.lock().ok().and_then(|mut q| q.pop_front()));
@@ -244,7 +248,9 @@ fn contract_problem(body: &Value, needs_model: bool) -> Option<String> {
     if needs_model && !body.get("model").is_some_and(Value::is_string) {
         return Some("'model' is a required property".into());
     }
-    let rf = body.get("response_format")?;
+    let Some(rf) = body.get("response_format") else {
+        return Some("'response_format' is required by this deployment".into());
+    };
     let ok = rf.get("type") == Some(&json!("json_schema"))
         && rf
             .pointer("/json_schema/schema")
