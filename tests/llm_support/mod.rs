@@ -40,7 +40,7 @@ pub fn config(url: &str) -> LlmConfig {
         requests_per_minute: 6_000,
         tokens_per_minute: 50_000_000,
         startup_probe: false,
-        token_key: "test-token-key".into(),
+        token_key: Secret::new("test-token-key"),
         token_key_env: "UEBA_TEST_TOKEN_KEY_UNSET".into(),
         ..LlmConfig::default()
     }

@@ -23,6 +23,19 @@ impl Secret {
     }
 }
 
+/// Serialises as `***`: a dumped configuration never holds the value.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
@@ -77,7 +90,7 @@ pub struct LlmConfig {
     /// Environment variable holding the tokenization key (HMAC); falls back to `token_key`.
     pub token_key_env: String,
     /// Tokenization key for local use when the variable is unset. Change it in production.
-    pub token_key: String,
+    pub token_key: Secret,
     pub max_tokens: u32,
     /// Upper bound when a truncated answer is retried with more room.
     pub max_tokens_retry: u32,
@@ -115,7 +128,7 @@ impl Default for LlmConfig {
             auth: AuthKind::ApiKey,
             api_key_env: "AZURE_OPENAI_API_KEY".into(),
             token_key_env: "UEBA_TOKEN_KEY".into(),
-            token_key: "ueba-narrator-local-token-key".into(),
+            token_key: Secret::new("ueba-narrator-local-token-key"),
             max_tokens: 1800,
             max_tokens_retry: 3600,
             temperature: 0.2,
@@ -165,7 +178,7 @@ impl LlmConfig {
     pub fn token_key(&self) -> Secret {
         std::env::var(&self.token_key_env)
             .map(Secret::new)
-            .unwrap_or_else(|_| Secret::new(self.token_key.clone()))
+            .unwrap_or_else(|_| self.token_key.clone())
     }
 }
 
@@ -179,6 +192,16 @@ mod tests {
         assert_eq!(format!("{s:?}"), "***");
         assert_eq!(format!("{s}"), "***");
         assert_eq!(s.expose(), "sk-very-secret");
+    }
+
+    #[test]
+    fn config_dump_hides_the_token_key() {
+        let cfg = LlmConfig::default();
+        assert!(!format!("{cfg:?}").contains("local-token-key"));
+        let text = toml::to_string(&cfg).expect("toml");
+        assert!(text.contains("token_key = \"***\""), "{text}");
+        let back: LlmConfig = toml::from_str("token_key = \"k2\"").expect("parse");
+        assert_eq!(back.token_key.expose(), "k2");
     }
 
     #[test]

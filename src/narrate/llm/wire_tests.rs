@@ -1,3 +1,5 @@
+//! Unit tests of response classification, retry hints and the content policy.
+
 use super::*;
 
 fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
