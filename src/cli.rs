@@ -35,7 +35,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Replay historical exports (files or directories) and write narrated records.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Generate a synthetic tenant (users, peers, activity, injected scenarios) as an export.
     Loadgen(LoadgenArgs),
     /// Benchmark reference: parse the JSON lines of the inputs and nothing else.
@@ -49,6 +49,8 @@ pub enum Command {
     /// Count messages on a topic with a bare consumer (benchmark baseline).
     #[command(hide = true)]
     BareConsume(crate::pipeline::run::bare::BareArgs),
+    /// Serve a local mock of Azure OpenAI / OpenAI chat completions (tests and benchmarks).
+    MockLlm(MockLlmArgs),
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +96,69 @@ pub struct ReplayArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+/// LLM narrator flags of `replay` (override the `[llm]` section).
+#[derive(Debug, Args)]
+pub struct LlmArgs {
+    /// `offline` or `llm`.
+    #[arg(long)]
+    pub narrator: Option<String>,
+    /// `azure_classic`, `azure_v1` or `openai`.
+    #[arg(long)]
+    pub llm_provider: Option<String>,
+    /// Endpoint base URL (`https://<resource>.openai.azure.com`).
+    #[arg(long)]
+    pub llm_endpoint: Option<String>,
+    /// Deployment (Azure) or model name.
+    #[arg(long)]
+    pub llm_deployment: Option<String>,
+    #[arg(long)]
+    pub llm_api_version: Option<String>,
+    /// `api_key`, `bearer`, `entra_managed_identity` or `entra_developer_tools`.
+    #[arg(long)]
+    pub llm_auth: Option<String>,
+    /// Environment variable that holds the API key.
+    #[arg(long)]
+    pub llm_api_key_env: Option<String>,
+    #[arg(long)]
+    pub llm_rpm: Option<u32>,
+    #[arg(long)]
+    pub llm_tpm: Option<u32>,
+    #[arg(long)]
+    pub llm_concurrency: Option<usize>,
+    /// Append every LLM exchange (tokenized request, response, outcome) to this JSON Lines file.
+    #[arg(long)]
+    pub audit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MockLlmArgs {
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    pub listen: std::net::SocketAddr,
+    /// Accepted key; empty accepts any non-empty `api-key` or bearer value.
+    #[arg(long, default_value = "")]
+    pub api_key: String,
+    /// Delay added to every answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Requests per minute before 429s.
+    #[arg(long)]
+    pub rpm: Option<u32>,
+    /// Tokens per minute (prompt estimate + max_tokens) before 429s.
+    #[arg(long)]
+    pub tpm: Option<u32>,
+    /// Scripted answers (`{"steps": [{"status", "headers", "body", "delay_ms"}]}`).
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    /// Append every received request body here (JSON Lines).
+    #[arg(long)]
+    pub record: Option<PathBuf>,
+    /// Follow instructions found in the prompt's data (proves the injection defences).
+    #[arg(long)]
+    pub obey: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +201,7 @@ pub struct LoadgenArgs {
 /// Run the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Replay(args) => replay_cmd(args),
+        Command::Replay(args) => replay_cmd(*args),
         Command::Loadgen(args) => loadgen_cmd(args),
         Command::BenchParse { inputs } => {
             let report = crate::pipeline::bench::bare_parse(&inputs)?;
@@ -148,6 +213,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run(args) => run_cmd(args),
         Command::BareConsume(args) => crate::pipeline::run::bare::run(&args),
+        Command::MockLlm(args) => mock_llm_cmd(args),
     }
 }
 
@@ -159,6 +225,7 @@ fn replay_cmd(args: ReplayArgs) -> anyhow::Result<i32> {
     if !args.scope_users.is_empty() {
         cfg.scope.users = args.scope_users;
     }
+    apply_llm_args(&mut cfg, args.llm)?;
     let job = ReplayJob {
         inputs: args.inputs,
         out: args.out,
@@ -296,5 +363,60 @@ fn loadgen_cmd(args: LoadgenArgs) -> anyhow::Result<i32> {
         write_blob_export(&spec, &out_dir)?
     };
     eprintln!("loadgen: wrote {} -> {:?}", out_dir.display(), stats);
+    Ok(0)
+}
+
+fn apply_llm_args(cfg: &mut config::Config, a: LlmArgs) -> anyhow::Result<()> {
+    let l = &mut cfg.llm;
+    let text = |v: String| toml::Value::String(v);
+    if let Some(v) = a.narrator {
+        cfg.narrator.kind = v;
+    }
+    if let Some(v) = a.llm_provider {
+        l.provider = text(v).try_into().context("--llm-provider")?;
+    }
+    if let Some(v) = a.llm_auth {
+        l.auth = text(v).try_into().context("--llm-auth")?;
+    }
+    let strings = [
+        (a.llm_endpoint, &mut l.endpoint),
+        (a.llm_deployment, &mut l.deployment),
+        (a.llm_api_version, &mut l.api_version),
+        (a.llm_api_key_env, &mut l.api_key_env),
+    ];
+    for (v, slot) in strings {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    }
+    l.requests_per_minute = a.llm_rpm.unwrap_or(l.requests_per_minute);
+    l.tokens_per_minute = a.llm_tpm.unwrap_or(l.tokens_per_minute);
+    l.concurrency = a.llm_concurrency.unwrap_or(l.concurrency);
+    if let Some(p) = a.audit {
+        l.audit_file = Some(p.display().to_string());
+    }
+    anyhow::ensure!(
+        ["offline", "llm"].contains(&cfg.narrator.kind.as_str()),
+        "--narrator must be offline or llm"
+    );
+    Ok(())
+}
+
+fn mock_llm_cmd(args: MockLlmArgs) -> anyhow::Result<i32> {
+    use crate::mockllm::{MockOptions, load_script, serve};
+    let opts = MockOptions {
+        api_key: args.api_key,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        rpm: args.rpm,
+        tpm: args.tpm,
+        script: match &args.script {
+            Some(p) => load_script(p)?,
+            None => Vec::new(),
+        },
+        record: args.record,
+        obey: args.obey,
+    };
+    let rt = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    rt.block_on(serve(args.listen, opts))?;
     Ok(0)
 }

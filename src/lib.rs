@@ -14,6 +14,7 @@ pub mod context;
 pub mod decode;
 pub mod entity;
 pub mod loadgen;
+pub mod mockllm;
 pub mod narrate;
 pub mod ops;
 pub mod pipeline;

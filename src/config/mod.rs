@@ -50,6 +50,8 @@ pub struct Config {
     pub narrator: NarratorConfig,
     pub kafka: KafkaConfig,
     pub ops: OpsConfig,
+    /// LLM narrator settings (used when `narrator.kind = "llm"`).
+    pub llm: crate::narrate::llm::config::LlmConfig,
 }
 
 /// Every problem found in a configuration.
@@ -69,7 +71,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 const SECTIONS: &[&str] = &[
-    "window", "state", "triggers", "scope", "context", "narrator", "kafka", "ops",
+    "window", "state", "triggers", "scope", "context", "narrator", "kafka", "ops", "llm",
 ];
 
 /// Load from an optional file and the process environment.
@@ -109,6 +111,7 @@ pub fn from_sources(
             "narrator" => section(value, &mut cfg.narrator, &key, &mut problems),
             "kafka" => section(value, &mut cfg.kafka, &key, &mut problems),
             "ops" => section(value, &mut cfg.ops, &key, &mut problems),
+            "llm" => section(value, &mut cfg.llm, &key, &mut problems),
             other => problems.push(format!("unknown section or key `{other}`")),
         }
     }
@@ -259,6 +262,26 @@ mod tests {
         assert_eq!(cfg.window.window_secs, 900);
         assert_eq!(cfg.scope.users, vec!["a@contoso.com".to_string()]);
         assert_eq!(cfg.narrator.audience, "hunter");
+    }
+
+    #[test]
+    fn llm_section_from_file_and_env() {
+        use crate::narrate::llm::config::Provider;
+        let text = "[narrator]\nkind = \"llm\"\n[llm]\nprovider = \"azure_v1\"\nendpoint = \"https://r.openai.azure.com\"\n";
+        let cfg = from_sources(
+            text,
+            env(&[
+                ("UEBA__LLM__DEPLOYMENT", "gpt-4o"),
+                ("UEBA__LLM__TOKENS_PER_MINUTE", "90000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.narrator.kind, "llm");
+        assert_eq!(cfg.llm.provider, Provider::AzureV1);
+        assert_eq!(cfg.llm.endpoint, "https://r.openai.azure.com");
+        assert_eq!(cfg.llm.deployment, "gpt-4o");
+        assert_eq!(cfg.llm.tokens_per_minute, 90_000);
+        assert_eq!(cfg.llm.requests_per_minute, 60);
     }
 
     #[test]

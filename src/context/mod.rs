@@ -2,4 +2,5 @@
 
 pub mod build;
 pub mod injection;
+pub mod tokenize;
 pub mod types;

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod kql;
+pub mod llm;
 pub mod offline;
 pub mod schema;
 mod trim;

@@ -25,6 +25,8 @@ use crate::source::{ReplayOptions, SourceItem, open_replay};
 const BATCH: usize = 512;
 /// Batches in flight between the reader and the engine (backpressure bound).
 const CHANNEL_BATCHES: usize = 16;
+/// Cases held back for concurrent LLM narration before they are written (in order).
+const PENDING_CASES: usize = 64;
 
 /// What to replay and where to write.
 #[derive(Debug, Clone)]
@@ -50,6 +52,9 @@ pub struct ReplayReport {
     pub elapsed_secs: f64,
     pub records_per_sec: f64,
     pub dead_letters_path: Option<String>,
+    /// LLM calls, tokens and cost (LLM narrator only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<crate::narrate::llm::LlmTotals>,
 }
 
 /// Run a replay to completion.
@@ -107,7 +112,7 @@ pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
         .map_err(|_| anyhow::anyhow!("the replay reader thread panicked"))?;
     engine.finish(&mut emitted);
     output.deliver(&mut emitted, &mut narration, engine_stats(&mut engine))?;
-    output.flush()?;
+    output.flush(&mut narration, engine_stats(&mut engine))?;
     bar.finish_and_clear();
 
     let elapsed = started.elapsed();
@@ -120,6 +125,7 @@ pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
         identities: engine.directory().identities(),
         elapsed_secs: elapsed.as_secs_f64(),
         dead_letters_path: output.dead_path(),
+        llm: narration.llm_totals(),
         stats,
     };
     tracing::info!(
@@ -160,6 +166,8 @@ struct Output {
     dead_path: PathBuf,
     dead: Option<JsonlWriter>,
     mode: String,
+    /// Cases waiting for batched (concurrent) narration, in case order.
+    pending: Vec<crate::context::types::CaseContext>,
 }
 
 impl Output {
@@ -169,6 +177,7 @@ impl Output {
             dead_path: job.dead_letters.clone(),
             dead: None,
             mode: job.config.narrator.mode.clone(),
+            pending: Vec::new(),
         })
     }
 
@@ -180,10 +189,7 @@ impl Output {
     ) -> anyhow::Result<()> {
         for item in emitted.drain(..) {
             match item {
-                Emitted::Case { ctx, .. } => {
-                    let record = narration.narrate(&ctx, &self.mode, stats);
-                    self.records.write(&record)?;
-                }
+                Emitted::Case { ctx, .. } => self.pending.push(*ctx),
                 Emitted::Dead(d) => {
                     if self.dead.is_none() {
                         self.dead = Some(JsonlWriter::open(Some(&self.dead_path))?);
@@ -194,10 +200,26 @@ impl Output {
                 }
             }
         }
+        if !narration.is_llm() || self.pending.len() >= PENDING_CASES {
+            self.narrate_pending(narration, stats)?;
+        }
         Ok(())
     }
 
-    fn flush(&mut self) -> anyhow::Result<()> {
+    fn narrate_pending(
+        &mut self,
+        narration: &mut Narration,
+        stats: &mut Stats,
+    ) -> anyhow::Result<()> {
+        let cases = std::mem::take(&mut self.pending);
+        for record in narration.narrate_batch(&cases, &self.mode, stats) {
+            self.records.write(&record)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, narration: &mut Narration, stats: &mut Stats) -> anyhow::Result<()> {
+        self.narrate_pending(narration, stats)?;
         self.records.flush()?;
         if let Some(d) = self.dead.as_mut() {
             d.flush()?;
@@ -293,6 +315,22 @@ pub fn render_summary(r: &ReplayReport) -> String {
             s.validation_repairs
         ),
     );
+    if let Some(l) = &r.llm {
+        line(
+            &mut out,
+            format!(
+                "llm: {} call(s), {} cache hit(s), {} prompt + {} completion tokens, cost {:.4}, \
+                 {} throttled, status: {}",
+                l.calls,
+                l.cache_hits,
+                l.prompt_tokens,
+                l.completion_tokens,
+                l.cost,
+                l.throttled,
+                join_counts(&l.statuses)
+            ),
+        );
+    }
     out
 }
 
