@@ -70,6 +70,9 @@ pub struct ReplayArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Also deliver records to this output (configured in its config section); repeatable.
+    #[arg(long = "sink", value_parser = ["logs-ingestion", "amqp", "incidents"])]
+    pub sinks: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +110,7 @@ fn replay_cmd(args: ReplayArgs) -> anyhow::Result<i32> {
     if !args.scope_users.is_empty() {
         cfg.scope.users = args.scope_users;
     }
+    cfg.delivery.sinks.extend(args.sinks);
     let job = ReplayJob {
         inputs: args.inputs,
         out: args.out,

@@ -6,6 +6,7 @@
 //! selection) → `narrate` (offline and LLM narrators, validation) → `sink` (outputs). `pipeline`
 //! wires the stages; `loadgen` generates tenants for samples and load tests.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod context;

@@ -19,6 +19,8 @@ use crate::pipeline::engine::{Emitted, Engine};
 use crate::pipeline::narration::Narration;
 use crate::pipeline::stats::Stats;
 use crate::sink::jsonl::JsonlWriter;
+use crate::sink::record::OutputRecord;
+use crate::sink::setup::{BlockingFanOut, build_fanout};
 use crate::source::{ReplayOptions, SourceItem, open_replay};
 
 /// Rows handed from the reader thread to the engine at a time.
@@ -50,6 +52,22 @@ pub struct ReplayReport {
     pub elapsed_secs: f64,
     pub records_per_sec: f64,
     pub dead_letters_path: Option<String>,
+    /// What the configured sinks (`--sink`) did; absent when only JSON Lines are written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryStats>,
+}
+
+/// Counts from the configured sinks.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeliveryStats {
+    pub sinks: Vec<String>,
+    /// Records every sink delivered or dead-lettered.
+    pub acked: u64,
+    /// Records a sink refused for good (written to the dead letters).
+    pub dead: u64,
+    /// Records some sink could not deliver before its retries ran out (also written to the
+    /// dead letters as `sink_undelivered`, so a later run can resend them).
+    pub undelivered: u64,
 }
 
 /// Run a replay to completion.
@@ -105,6 +123,7 @@ pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
         .map_err(|_| anyhow::anyhow!("the replay reader thread panicked"))?;
     engine.finish(&mut emitted);
     output.deliver(&mut emitted, &mut narration, engine_stats(&mut engine))?;
+    output.flush_sinks()?;
     output.flush()?;
     bar.finish_and_clear();
 
@@ -118,6 +137,7 @@ pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
         identities: engine.directory().identities(),
         elapsed_secs: elapsed.as_secs_f64(),
         dead_letters_path: output.dead_path(),
+        delivery: output.delivery.take(),
         stats,
     };
     tracing::info!(
@@ -158,16 +178,80 @@ struct Output {
     dead_path: PathBuf,
     dead: Option<JsonlWriter>,
     mode: String,
+    /// Configured sinks besides JSON Lines, and the records waiting for them.
+    sinks: Option<BlockingFanOut>,
+    pending: Vec<OutputRecord>,
+    batch_records: usize,
+    delivery: Option<DeliveryStats>,
 }
 
 impl Output {
     fn open(job: &ReplayJob) -> anyhow::Result<Self> {
+        let fan = build_fanout(&job.config).context("setting up the configured sinks")?;
+        let sinks = if fan.is_empty() {
+            None
+        } else {
+            Some(BlockingFanOut::new(fan)?)
+        };
+        let delivery = sinks.as_ref().map(|s| DeliveryStats {
+            sinks: s.names(),
+            ..DeliveryStats::default()
+        });
         Ok(Output {
             records: JsonlWriter::open(job.out.as_deref())?,
             dead_path: job.dead_letters.clone(),
             dead: None,
             mode: job.config.narrator.mode.clone(),
+            sinks,
+            pending: Vec::new(),
+            batch_records: job.config.delivery.batch_records.max(1),
+            delivery,
         })
+    }
+
+    fn dead_writer(&mut self) -> anyhow::Result<&mut JsonlWriter> {
+        if self.dead.is_none() {
+            self.dead = Some(JsonlWriter::open(Some(&self.dead_path))?);
+        }
+        self.dead
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("dead-letter writer missing"))
+    }
+
+    /// Hand the waiting records to the configured sinks.
+    fn flush_sinks(&mut self) -> anyhow::Result<()> {
+        let Some(sinks) = self.sinks.as_ref() else {
+            return Ok(());
+        };
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let report = sinks.deliver(&batch);
+        let undelivered: Vec<&OutputRecord> = batch
+            .iter()
+            .filter(|r| report.pending.contains(&r.record_id))
+            .collect();
+        let (acked, dead, lost) = (report.acked.len(), report.dead.len(), undelivered.len());
+        if dead + lost > 0 {
+            let w = self.dead_writer()?;
+            for d in &report.dead {
+                w.write(d)?;
+            }
+            for r in &undelivered {
+                w.write(&serde_json::json!({
+                    "reason": "sink_undelivered",
+                    "record_id": r.record_id,
+                    "record": r,
+                }))?;
+            }
+        }
+        if let Some(s) = self.delivery.as_mut() {
+            s.acked += acked as u64;
+            s.dead += dead as u64;
+            s.undelivered += lost as u64;
+        }
+        Ok(())
     }
 
     fn deliver(
@@ -181,15 +265,14 @@ impl Output {
                 Emitted::Case { ctx, .. } => {
                     let record = narration.narrate(&ctx, &self.mode, stats);
                     self.records.write(&record)?;
-                }
-                Emitted::Dead(d) => {
-                    if self.dead.is_none() {
-                        self.dead = Some(JsonlWriter::open(Some(&self.dead_path))?);
-                    }
-                    if let Some(w) = self.dead.as_mut() {
-                        w.write(&d)?;
+                    if self.sinks.is_some() {
+                        self.pending.push(record);
+                        if self.pending.len() >= self.batch_records {
+                            self.flush_sinks()?;
+                        }
                     }
                 }
+                Emitted::Dead(d) => self.dead_writer()?.write(&d)?,
             }
         }
         Ok(())
@@ -291,6 +374,18 @@ pub fn render_summary(r: &ReplayReport) -> String {
             s.validation_repairs
         ),
     );
+    if let Some(d) = &r.delivery {
+        line(
+            &mut out,
+            format!(
+                "delivered to {}: {} acked, {} dead-lettered, {} undelivered",
+                d.sinks.join(", "),
+                d.acked,
+                d.dead,
+                d.undelivered
+            ),
+        );
+    }
     out
 }
 

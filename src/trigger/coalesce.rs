@@ -290,6 +290,7 @@ mod tests {
             c.add(
                 &alex(),
                 hit(at(9, 0) + Duration::minutes(i), &format!("a{i}")),
+                i as u64,
             );
         }
         assert!(c.ready(at(9, 30)).is_empty());
@@ -309,6 +310,7 @@ mod tests {
             c.add(
                 &alex(),
                 hit(at(9, 0) + Duration::minutes(20 * i), &format!("a{i}")),
+                i as u64,
             );
         }
         let ready = c.drain();
