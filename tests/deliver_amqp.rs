@@ -84,7 +84,9 @@ fn config(url: &str, queue: &str) -> AmqpConfig {
 
 /// Receive until `want` distinct message ids arrived; returns id → bodies seen.
 async fn receive(url: &str, queue: &str, want: usize) -> BTreeMap<String, Vec<Vec<u8>>> {
-    let mut conn = Connection::open("deliver-test-receiver", url).await.unwrap();
+    let mut conn = Connection::open("deliver-test-receiver", url)
+        .await
+        .unwrap();
     let mut session = Session::begin(&mut conn).await.unwrap();
     let name = format!("recv-{}", uuid::Uuid::new_v4());
     let mut receiver = Receiver::attach(&mut session, name, queue).await.unwrap();
@@ -95,7 +97,12 @@ async fn receive(url: &str, queue: &str, want: usize) -> BTreeMap<String, Vec<Ve
             .expect("messages keep arriving")
             .unwrap();
         receiver.accept(&d).await.unwrap();
-        let id = match d.message().properties.as_ref().and_then(|p| p.message_id.clone()) {
+        let id = match d
+            .message()
+            .properties
+            .as_ref()
+            .and_then(|p| p.message_id.clone())
+        {
             Some(MessageId::String(s)) => s,
             other => panic!("message-id {other:?}"),
         };
@@ -153,14 +160,26 @@ async fn connection_dropped_mid_stream_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(5)).await;
         if !relay.conns.lock().unwrap().is_empty() {
             tokio::time::sleep(Duration::from_millis(40)).await;
+            assert!(
+                !sending.is_finished(),
+                "the cut happens while records are still going out"
+            );
             cut = relay.cut();
             break;
         }
     }
     assert!(cut >= 1, "the sink had connected through the relay");
     let report = sending.await.unwrap();
-    assert_eq!(report.delivered, support::ids(&recs), "every record delivered, in order");
+    assert_eq!(
+        report.delivered,
+        support::ids(&recs),
+        "every record delivered, in order"
+    );
     assert!(report.pending.is_empty());
+    assert!(
+        !relay.conns.lock().unwrap().is_empty(),
+        "the sink reconnected after the cut"
+    );
     sink.close().await;
 
     let got = receive(&url, &q, recs.len()).await;
@@ -188,10 +207,18 @@ async fn idle_connection_closed_by_the_peer_recovers_on_the_next_send() {
 #[tokio::test]
 async fn unreachable_broker_leaves_records_pending() {
     // A port nothing listens on (bound, then released).
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let cfg = AmqpConfig {
         max_attempts: 2,
-        ..config(&format!("amqp://guest:guest@127.0.0.1:{port}"), "/queue/none")
+        ..config(
+            &format!("amqp://guest:guest@127.0.0.1:{port}"),
+            "/queue/none",
+        )
     };
     let sink = AmqpSink::new(&cfg, None).unwrap();
     let recs = support::records(3, "audit");

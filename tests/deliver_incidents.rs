@@ -53,6 +53,7 @@ fn alert_record(i: usize) -> OutputRecord {
     let mut r = support::records(i + 1, "active").remove(i);
     r.triggers[0].kind = "security_alert".into();
     r.triggers[0].evidence_ids = vec![format!("SecurityAlert:{ALERT}")];
+    r.watchlist_proposal = None;
     r
 }
 
@@ -72,7 +73,11 @@ async fn comment_lands_on_the_mapped_incident_and_retries_update_the_same_commen
     assert!(msg.contains(&rec.summary));
     assert!(msg.contains(&format!("RecordId == \"{}\"", rec.record_id)));
     assert_eq!(st.requests.len(), 2);
-    assert!(st.requests.iter().all(|(p, c)| p == &format!("{PREFIX}{key}") && *c == 200));
+    assert!(
+        st.requests
+            .iter()
+            .all(|(p, c)| p == &format!("{PREFIX}{key}") && *c == 200)
+    );
 }
 
 #[tokio::test]
@@ -107,7 +112,10 @@ async fn unmapped_case_opens_a_low_incident_and_proposes_a_watchlist_item() {
     let incident = &st.objects[&format!("incidents/{inc}")]["properties"];
     assert_eq!(incident["severity"], "Low");
     assert_eq!(incident["status"], "New");
-    assert!(st.objects.contains_key(&format!("incidents/{inc}/comments/{}", comment_id(&rec.record_id))));
+    assert!(st.objects.contains_key(&format!(
+        "incidents/{inc}/comments/{}",
+        comment_id(&rec.record_id)
+    )));
     let item = watchlist_item_id(&rec.record_id, &rec.entity);
     let kv = &st.objects[&format!("watchlists/HighRiskUsers/watchlistItems/{item}")]["properties"]
         ["itemsKeyValue"];
@@ -156,9 +164,11 @@ async fn fanout_acks_only_what_every_sink_delivered() {
         dcr_immutable_id: "dcr-1".into(),
         ..LogsIngestionConfig::default()
     };
-    let ingest =
-        LogsIngestionSink::new(&ingest_cfg, Arc::new(StaticToken::new(ingestion_peer::TOKEN)))
-            .unwrap();
+    let ingest = LogsIngestionSink::new(
+        &ingest_cfg,
+        Arc::new(StaticToken::new(ingestion_peer::TOKEN)),
+    )
+    .unwrap();
     let (incidents, _) = sink(&config(&sent_base, false));
     let fan = FanOut::new(vec![Box::new(ingest), Box::new(incidents)]);
     let report = fan.deliver(&recs).await;

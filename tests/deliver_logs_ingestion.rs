@@ -58,7 +58,13 @@ fn accepted_ids(state: &ingestion_peer::Shared) -> Vec<String> {
 }
 
 fn statuses(state: &ingestion_peer::Shared) -> Vec<u16> {
-    state.lock().unwrap().seen.iter().map(|s| s.status).collect()
+    state
+        .lock()
+        .unwrap()
+        .seen
+        .iter()
+        .map(|s| s.status)
+        .collect()
 }
 
 #[tokio::test]
@@ -72,7 +78,11 @@ async fn every_batch_is_accepted_with_exactly_the_declared_columns() {
     assert_eq!(accepted_ids(&state), support::ids(&recs));
     let st = state.lock().unwrap();
     assert!(st.seen.len() > 1, "expected several batches");
-    assert!(st.seen.iter().all(|s| s.status == 204 && s.bytes <= 30_000 && !s.gzip));
+    assert!(
+        st.seen
+            .iter()
+            .all(|s| s.status == 204 && s.bytes <= 30_000 && !s.gzip)
+    );
     assert!(st.seen.iter().all(|s| s.stream == "Custom-UEBA_AI_Context"));
     assert!(sleeper.waits().is_empty());
 }
@@ -120,7 +130,12 @@ async fn a_body_over_one_megabyte_is_refused_by_the_peer_and_split_until_it_fits
     let st = state.lock().unwrap();
     assert_eq!(st.seen[0].status, 413);
     assert!(st.seen[0].bytes > ingestion_peer::MAX_BODY);
-    assert!(st.seen.iter().filter(|s| s.status == 204).all(|s| s.bytes <= ingestion_peer::MAX_BODY));
+    assert!(
+        st.seen
+            .iter()
+            .filter(|s| s.status == 204)
+            .all(|s| s.bytes <= ingestion_peer::MAX_BODY)
+    );
     drop(st);
     assert_eq!(accepted_ids(&state), support::ids(&recs));
 }
@@ -128,7 +143,11 @@ async fn a_body_over_one_megabyte_is_refused_by_the_peer_and_split_until_it_fits
 #[tokio::test]
 async fn a_429_waits_as_long_as_retry_after_says() {
     let (url, state) = ingestion_peer::start(&names(context_columns()), true).await;
-    state.lock().unwrap().scripts.push_back(Script::RetryAfter(429, "7"));
+    state
+        .lock()
+        .unwrap()
+        .scripts
+        .push_back(Script::RetryAfter(429, "7"));
     let recs = support::records(3, "audit");
     let (s, sleeper) = sink(&config(&url, false, 1_000_000)).await;
     let report = s.deliver(&recs).await;
@@ -145,7 +164,11 @@ async fn server_errors_and_auth_failures_back_off_exponentially() {
     let (url, state) = ingestion_peer::start(&names(context_columns()), true).await;
     {
         let mut st = state.lock().unwrap();
-        st.scripts.extend([Script::Status(503), Script::Status(500), Script::Status(403)]);
+        st.scripts.extend([
+            Script::Status(503),
+            Script::Status(500),
+            Script::Status(403),
+        ]);
     }
     let recs = support::records(2, "audit");
     let (s, sleeper) = sink(&config(&url, false, 1_000_000)).await;
@@ -241,7 +264,10 @@ async fn undeclared_column_is_dead_lettered_before_azure_can_drop_it() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 204);
-    assert_eq!(state.lock().unwrap().dropped_columns, vec!["Bogus".to_string()]);
+    assert_eq!(
+        state.lock().unwrap().dropped_columns,
+        vec!["Bogus".to_string()]
+    );
 
     // The client refuses to send such a row at all.
     let cfg = config(&url, false, 1_000_000);
@@ -258,11 +284,20 @@ async fn undeclared_column_is_dead_lettered_before_azure_can_drop_it() {
         .cloned()
         .unwrap();
     columns.insert("TrimmedFields".into(), json!(["Narrative"]));
-    let report = client.upload(vec![Row { id: "r1".into(), columns }]).await;
+    let report = client
+        .upload(vec![Row {
+            id: "r1".into(),
+            columns,
+        }])
+        .await;
     assert_eq!(report.dead.len(), 1);
     assert_eq!(report.dead[0].reason, "undeclared_columns");
     assert!(report.dead[0].detail.contains("TrimmedFields"));
-    assert_eq!(state.lock().unwrap().seen.len(), 1, "only the probe above reached the peer");
+    assert_eq!(
+        state.lock().unwrap().seen.len(),
+        1,
+        "only the probe above reached the peer"
+    );
 }
 
 #[tokio::test]
@@ -276,7 +311,11 @@ async fn fields_over_64_kb_arrive_trimmed_with_a_marker() {
     let n = st.accepted[0]["Narrative"].as_str().unwrap();
     assert!(n.len() <= 64 * 1024, "{}", n.len());
     assert!(n.starts_with("word word"));
-    assert!(n.ends_with(" bytes]") && n.contains("…[trimmed "), "{}", &n[n.len() - 40..]);
+    assert!(
+        n.ends_with(" bytes]") && n.contains("…[trimmed "),
+        "{}",
+        &n[n.len() - 40..]
+    );
 }
 
 #[tokio::test]
@@ -297,7 +336,11 @@ async fn audit_entries_go_to_the_audit_stream() {
     assert_eq!(report.dead[0].record_id, "a3");
     let st = state.lock().unwrap();
     assert_eq!(st.seen[0].stream, "Custom-UEBA_AI_Audit");
-    let models: BTreeSet<&str> = st.accepted.iter().filter_map(|r| r["Model"].as_str()).collect();
+    let models: BTreeSet<&str> = st
+        .accepted
+        .iter()
+        .filter_map(|r| r["Model"].as_str())
+        .collect();
     assert_eq!(models, BTreeSet::from(["gpt-4o"]));
     assert_eq!(st.accepted[0]["Prompt"][0]["role"], Value::from("user"));
 }

@@ -110,9 +110,16 @@ fn serialised_records_have_exactly_the_declared_columns_and_types() {
         got.sort();
         assert_eq!(got, want);
         for (k, value) in obj {
-            assert!(cols[k].accepts(value), "{k} = {value} does not fit {:?}", cols[k]);
+            assert!(
+                cols[k].accepts(value),
+                "{k} = {value} does not fit {:?}",
+                cols[k]
+            );
             if cols[k] == ColumnType::Dynamic {
-                assert!(value.is_array() || value.is_object() || value.is_null(), "{k}");
+                assert!(
+                    value.is_array() || value.is_object() || value.is_null(),
+                    "{k}"
+                );
             }
         }
     }
@@ -164,7 +171,13 @@ fn workbook_and_queries_use_the_table_and_dedupe_by_record_id() {
     let kql = std::fs::read_to_string(root().join("infra/queries.kql")).unwrap();
     assert!(kql.contains("summarize arg_max(TimeGenerated, *) by RecordId"));
     // Every column a query projects exists.
-    for col in ["Generator", "PromptTokens", "LatencyMs", "EntityKey", "FlaggedFields"] {
+    for col in [
+        "Generator",
+        "PromptTokens",
+        "LatencyMs",
+        "EntityKey",
+        "FlaggedFields",
+    ] {
         assert!(column_map().contains_key(col), "{col}");
     }
 }

@@ -158,7 +158,10 @@ mod tests {
         ) -> azure_core::Result<AccessToken> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
             let value = format!("tok-{n}-{}", scopes.join(","));
-            Ok(AccessToken::new(value, OffsetDateTime::now_utc() + self.ttl))
+            Ok(AccessToken::new(
+                value,
+                OffsetDateTime::now_utc() + self.ttl,
+            ))
         }
     }
 

@@ -91,23 +91,37 @@ pub fn provider_from_config(cfg: &AuthConfig) -> anyhow::Result<Arc<dyn TokenPro
                 token_file_path: cfg.token_file.clone().map(Into::into),
                 ..Default::default()
             };
-            WorkloadIdentityCredential::new(Some(options)).context("workload identity credential")?
+            WorkloadIdentityCredential::new(Some(options))
+                .context("workload identity credential")?
         }
         CredentialKind::ClientSecret => {
-            let tenant = cfg.tenant_id.as_deref().context("client_secret needs tenant_id")?;
-            let client = cfg.client_id.clone().context("client_secret needs client_id")?;
-            let secret = cfg.client_secret.clone().context("client_secret needs client_secret")?;
+            let tenant = cfg
+                .tenant_id
+                .as_deref()
+                .context("client_secret needs tenant_id")?;
+            let client = cfg
+                .client_id
+                .clone()
+                .context("client_secret needs client_id")?;
+            let secret = cfg
+                .client_secret
+                .clone()
+                .context("client_secret needs client_secret")?;
             ClientSecretCredential::new(tenant, client, Secret::new(secret), None)
                 .context("client secret credential")?
         }
-        CredentialKind::AzureCli => AzureCliCredential::new(None).context("Azure CLI credential")?,
+        CredentialKind::AzureCli => {
+            AzureCliCredential::new(None).context("Azure CLI credential")?
+        }
     };
     let refresh = std::time::Duration::from_secs(if cfg.refresh_before_secs == 0 {
         300
     } else {
         cfg.refresh_before_secs
     });
-    Ok(Arc::new(CachedCredential::with_refresh(credential, refresh)))
+    Ok(Arc::new(CachedCredential::with_refresh(
+        credential, refresh,
+    )))
 }
 
 #[cfg(test)]

@@ -294,7 +294,10 @@ mod tests {
         assert_eq!(cfg.logs_ingestion.stream, "Custom-UEBA_AI_Context");
         assert_eq!(cfg.amqp.address, "/queue/out");
         assert_eq!(cfg.sentinel.alert_incidents["a1"], "inc-1");
-        assert_eq!(cfg.auth.credential, crate::auth::CredentialKind::ManagedIdentity);
+        assert_eq!(
+            cfg.auth.credential,
+            crate::auth::CredentialKind::ManagedIdentity
+        );
     }
 
     #[test]

@@ -104,7 +104,10 @@ impl fmt::Debug for AmqpConfig {
             .field("url", &url)
             .field("address", &self.address)
             .field("auth", &self.auth)
-            .field("connection_string", &self.connection_string.as_ref().map(|_| "<redacted>"))
+            .field(
+                "connection_string",
+                &self.connection_string.as_ref().map(|_| "<redacted>"),
+            )
             .field("max_message_bytes", &self.max_message_bytes)
             .finish_non_exhaustive()
     }
@@ -156,9 +159,11 @@ impl AmqpSink {
                     ttl: Duration::from_secs(cfg.sas_ttl_secs.max(60)),
                 })
             }
-            AmqpAuthKind::CbsJwt => Some(CbsAuth::Jwt(
-                tokens.ok_or_else(|| anyhow::anyhow!("[amqp] cbs_jwt needs [auth]"))?,
-            )),
+            AmqpAuthKind::CbsJwt => {
+                Some(CbsAuth::Jwt(tokens.ok_or_else(|| {
+                    anyhow::anyhow!("[amqp] cbs_jwt needs [auth]")
+                })?))
+            }
         };
         let host = cfg
             .url
@@ -246,12 +251,15 @@ impl AmqpSink {
         let msg = message(&rec.record_id, body);
         let wait = Duration::from_secs(self.cfg.send_timeout_secs.max(1));
         match tokio::time::timeout(wait, link.sender.send(msg)).await {
-            Err(_) => Err(SendFailure::Broken("no outcome before the send timeout".into())),
+            Err(_) => Err(SendFailure::Broken(
+                "no outcome before the send timeout".into(),
+            )),
             Ok(Err(e)) => Err(SendFailure::Broken(format!("{e}"))),
             Ok(Ok(Outcome::Accepted(_))) => Ok(()),
-            Ok(Ok(Outcome::Rejected(r))) => {
-                Err(SendFailure::Poison("rejected".into(), format!("{:?}", r.error)))
-            }
+            Ok(Ok(Outcome::Rejected(r))) => Err(SendFailure::Poison(
+                "rejected".into(),
+                format!("{:?}", r.error),
+            )),
             Ok(Ok(other)) => Err(SendFailure::Broken(format!("outcome {other:?}"))),
         }
     }
@@ -295,7 +303,9 @@ impl Sink for AmqpSink {
         while i < records.len() {
             if failures >= self.cfg.max_attempts.max(1) {
                 tracing::warn!(left = records.len() - i, "AMQP retries exhausted");
-                report.pending.extend(records[i..].iter().map(|r| r.record_id.clone()));
+                report
+                    .pending
+                    .extend(records[i..].iter().map(|r| r.record_id.clone()));
                 break;
             }
             if slot.is_none() {
@@ -339,7 +349,10 @@ impl Sink for AmqpSink {
 
 impl AmqpSink {
     fn backoff(&self, failures: u32) -> Duration {
-        let exp = self.cfg.backoff_ms.saturating_mul(1 << failures.min(6).saturating_sub(1));
+        let exp = self
+            .cfg
+            .backoff_ms
+            .saturating_mul(1 << failures.min(6).saturating_sub(1));
         Duration::from_millis(exp.min(30_000))
     }
 }
@@ -377,7 +390,10 @@ pub fn encode_within(rec: &OutputRecord, limit: usize) -> Result<Vec<u8>, String
             return Ok(bytes);
         }
     }
-    Err(format!("{} bytes do not fit {limit} even trimmed", full.len()))
+    Err(format!(
+        "{} bytes do not fit {limit} even trimmed",
+        full.len()
+    ))
 }
 
 #[cfg(test)]

@@ -46,7 +46,10 @@ pub fn entry_row(entry: Value) -> Row {
         Value::Object(m) => m,
         other => {
             let mut m = Map::new();
-            m.insert("Error".into(), Value::String(format!("not an object: {other}")));
+            m.insert(
+                "Error".into(),
+                Value::String(format!("not an object: {other}")),
+            );
             m
         }
     };

@@ -44,7 +44,9 @@ pub fn trim_fields(row: &mut Map<String, Value>, max_bytes: usize) -> Vec<String
 fn json_len(v: &Value) -> usize {
     match v {
         Value::String(s) => s.len(),
-        other => serde_json::to_vec(other).map(|b| b.len()).unwrap_or(usize::MAX),
+        other => serde_json::to_vec(other)
+            .map(|b| b.len())
+            .unwrap_or(usize::MAX),
     }
 }
 
@@ -105,7 +107,11 @@ pub fn encode_body(rows: &[EncodedRow], gzip: bool) -> Vec<u8> {
 pub fn pack(rows: Vec<EncodedRow>, max_bytes: usize, gzip: bool) -> Packed {
     let mut packed = Packed::default();
     // Greedy by raw size; with gzip allow a generous raw size, then split what compresses badly.
-    let raw_cap = if gzip { max_bytes.saturating_mul(8) } else { max_bytes };
+    let raw_cap = if gzip {
+        max_bytes.saturating_mul(8)
+    } else {
+        max_bytes
+    };
     let mut current: Vec<EncodedRow> = Vec::new();
     let mut size = 2usize;
     for row in rows {
@@ -194,7 +200,10 @@ mod tests {
         assert!(serde_json::to_vec(arr).unwrap().len() <= 65_536);
         assert_eq!(arr[0], "SigninLogs:00000000");
         let last = arr.last().unwrap().as_str().unwrap();
-        assert!(last.starts_with("…[trimmed ") && last.ends_with(" items]"), "{last}");
+        assert!(
+            last.starts_with("…[trimmed ") && last.ends_with(" items]"),
+            "{last}"
+        );
     }
 
     #[test]
@@ -203,7 +212,11 @@ mod tests {
         let p = pack(rows, 100_000, false);
         assert!(p.too_large.is_empty());
         assert_eq!(p.batches.len(), 17);
-        let ids: Vec<String> = p.batches.iter().flat_map(|b| b.rows.iter().map(|r| r.id.clone())).collect();
+        let ids: Vec<String> = p
+            .batches
+            .iter()
+            .flat_map(|b| b.rows.iter().map(|r| r.id.clone()))
+            .collect();
         assert_eq!(ids, (0..50).map(|i| i.to_string()).collect::<Vec<_>>());
         for b in &p.batches {
             assert!(b.body.len() <= 100_000);
@@ -226,7 +239,11 @@ mod tests {
 
     #[test]
     fn a_row_bigger_than_the_limit_is_set_aside() {
-        let p = pack(vec![row(1, 10), row(2, 200_000), row(3, 10)], 100_000, false);
+        let p = pack(
+            vec![row(1, 10), row(2, 200_000), row(3, 10)],
+            100_000,
+            false,
+        );
         assert_eq!(p.too_large.len(), 1);
         assert_eq!(p.too_large[0].id, "2");
         assert_eq!(p.batches.iter().map(|b| b.rows.len()).sum::<usize>(), 2);

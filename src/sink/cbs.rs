@@ -27,7 +27,10 @@ pub const REFRESH_BEFORE: Duration = Duration::from_secs(6 * 60);
 /// How the AMQP connection proves who it is.
 #[derive(Clone, Debug)]
 pub enum CbsAuth {
-    Sas { conn: ConnectionString, ttl: Duration },
+    Sas {
+        conn: ConnectionString,
+        ttl: Duration,
+    },
     Jwt(Arc<dyn TokenProvider>),
 }
 
@@ -125,7 +128,11 @@ pub async fn put_token(
     let result = client.put_token(audience, cbs_token).await;
     let _ = client.close().await;
     result.map_err(|e| anyhow::anyhow!("CBS put-token for {audience}: {e:?}"))?;
-    tracing::debug!(audience, expires_at = token.expires_at, "CBS token accepted");
+    tracing::debug!(
+        audience,
+        expires_at = token.expires_at,
+        "CBS token accepted"
+    );
     Ok(())
 }
 

@@ -160,8 +160,16 @@ mod tests {
     #[tokio::test]
     async fn record_is_acked_only_when_every_sink_dealt_with_it() {
         let fan = FanOut::new(vec![
-            Box::new(Scripted { name: "a", pending: vec!["r2"], reject: vec![] }),
-            Box::new(Scripted { name: "b", pending: vec![], reject: vec!["r3"] }),
+            Box::new(Scripted {
+                name: "a",
+                pending: vec!["r2"],
+                reject: vec![],
+            }),
+            Box::new(Scripted {
+                name: "b",
+                pending: vec![],
+                reject: vec!["r3"],
+            }),
         ]);
         let recs = [rec("r1"), rec("r2"), rec("r3")];
         let r = fan.deliver(&recs).await;

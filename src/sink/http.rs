@@ -99,7 +99,12 @@ pub fn classify(status: StatusCode) -> StatusClass {
 
 /// `retry-after-ms`, else `Retry-After` in seconds or as an HTTP date.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         return (ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0));
     }
@@ -183,7 +188,10 @@ mod tests {
         h.insert("retry-after-ms", HeaderValue::from_static("1500"));
         assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
         let mut d = HeaderMap::new();
-        d.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        d.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&d), Some(Duration::ZERO));
         assert_eq!(retry_after(&HeaderMap::new()), None);
     }
@@ -200,6 +208,9 @@ mod tests {
         assert_eq!(p.delay(1, None), Duration::from_millis(100));
         assert_eq!(p.delay(2, None), Duration::from_millis(200));
         assert_eq!(p.delay(3, None), Duration::from_millis(350));
-        assert_eq!(p.delay(1, Some(Duration::from_secs(60))), Duration::from_secs(10));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(60))),
+            Duration::from_secs(10)
+        );
     }
 }

@@ -74,7 +74,10 @@ pub fn incident_id(record_id: &str) -> Uuid {
 
 /// Watchlist item id for a record's proposal.
 pub fn watchlist_item_id(record_id: &str, item_key: &str) -> Uuid {
-    Uuid::new_v5(&ID_NAMESPACE, format!("watchlist:{record_id}:{item_key}").as_bytes())
+    Uuid::new_v5(
+        &ID_NAMESPACE,
+        format!("watchlist:{record_id}:{item_key}").as_bytes(),
+    )
 }
 
 /// SystemAlertIds cited by the record's SecurityAlert triggers.
@@ -95,7 +98,10 @@ pub fn alert_ids(rec: &OutputRecord) -> Vec<String> {
 pub fn comment_text(rec: &OutputRecord, max_chars: usize) -> String {
     let mut facts = vec![
         format!("Entity: {} ({})", rec.entity, rec.entity_type),
-        format!("Risk: {} ({}), confidence {:.2}", rec.risk_level, rec.risk_score, rec.confidence),
+        format!(
+            "Risk: {} ({}), confidence {:.2}",
+            rec.risk_level, rec.risk_score, rec.confidence
+        ),
         format!("Window: {} to {}", rec.window_start, rec.window_end),
         format!("Triggers: {}", rec.trigger_types.join(", ")),
     ];
@@ -106,7 +112,11 @@ pub fn comment_text(rec: &OutputRecord, max_chars: usize) -> String {
         "\n\nFull record: UEBA_AI_Context_CL | where RecordId == \"{}\"\nGenerator: {} ({})",
         rec.record_id, rec.generator, rec.prompt_version
     );
-    let head = format!("UEBA investigation starter\n\n{}\n\n{}", rec.summary, facts.join("\n"));
+    let head = format!(
+        "UEBA investigation starter\n\n{}\n\n{}",
+        rec.summary,
+        facts.join("\n")
+    );
     let budget = max_chars.saturating_sub(tail.chars().count());
     let head_chars = head.chars().count();
     let head = if head_chars > budget {
@@ -196,7 +206,10 @@ impl IncidentSink {
                 "ItemKey": w.item_key, "Reason": w.reason, "Entity": rec.entity,
                 "RecordId": rec.record_id,
             }}});
-            calls.push((format!("watchlists/{}/watchlistItems/{item}", w.watchlist), body));
+            calls.push((
+                format!("watchlists/{}/watchlistItems/{item}", w.watchlist),
+                body,
+            ));
         }
         calls
     }
@@ -320,7 +333,10 @@ mod tests {
         let rec = sample_record("r1");
         let plan = sink(false).plan(&rec);
         assert_eq!(plan.len(), 1);
-        assert_eq!(plan[0].0, format!("incidents/inc-42/comments/{}", comment_id("r1")));
+        assert_eq!(
+            plan[0].0,
+            format!("incidents/inc-42/comments/{}", comment_id("r1"))
+        );
         let msg = plan[0].1["properties"]["message"].as_str().unwrap();
         assert!(msg.contains("RecordId == \"r1\""), "{msg}");
         assert!(msg.contains("Risk: high (72)"), "{msg}");
@@ -336,7 +352,10 @@ mod tests {
         assert_eq!(plan[0].0, format!("incidents/{inc}"));
         assert_eq!(plan[0].1["properties"]["severity"], "Low");
         assert_eq!(plan[0].1["properties"]["status"], "New");
-        assert_eq!(plan[1].0, format!("incidents/{inc}/comments/{}", comment_id("r2")));
+        assert_eq!(
+            plan[1].0,
+            format!("incidents/{inc}/comments/{}", comment_id("r2"))
+        );
     }
 
     #[test]

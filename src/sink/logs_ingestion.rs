@@ -114,7 +114,10 @@ impl IngestionClient {
         columns: &'static [Column],
         tokens: Arc<dyn TokenProvider>,
     ) -> anyhow::Result<Self> {
-        anyhow::ensure!(!cfg.endpoint.is_empty(), "[logs_ingestion] endpoint is empty");
+        anyhow::ensure!(
+            !cfg.endpoint.is_empty(),
+            "[logs_ingestion] endpoint is empty"
+        );
         anyhow::ensure!(
             !cfg.dcr_immutable_id.is_empty(),
             "[logs_ingestion] dcr_immutable_id is empty"
@@ -152,7 +155,9 @@ impl IngestionClient {
         let encoded = self.prepare(rows, &mut report);
         let packed = batch::pack(encoded, self.cfg.max_batch_bytes, self.cfg.gzip);
         for row in packed.too_large {
-            report.dead.push(self.dead(&row.id, "too_large", None, "row over the call limit"));
+            report
+                .dead
+                .push(self.dead(&row.id, "too_large", None, "row over the call limit"));
         }
         // Depth-first so order is kept: the front half of a split goes first.
         let mut stack: Vec<Batch> = packed.batches.into_iter().rev().collect();
@@ -169,12 +174,16 @@ impl IngestionClient {
                 }
                 Sent::TooLarge => {
                     let id = &b.rows[0].id;
-                    report.dead.push(self.dead(id, "too_large", Some(413), "single row refused"));
+                    report
+                        .dead
+                        .push(self.dead(id, "too_large", Some(413), "single row refused"));
                 }
                 Sent::Poison { status, body } => {
                     tracing::warn!(status, rows = b.rows.len(), "ingestion rejected a batch");
                     for r in &b.rows {
-                        report.dead.push(self.dead(&r.id, "rejected", Some(status), &body));
+                        report
+                            .dead
+                            .push(self.dead(&r.id, "rejected", Some(status), &body));
                     }
                 }
                 Sent::GaveUp(why) => {
@@ -197,12 +206,18 @@ impl IngestionClient {
             let problems = columns::check_row(self.columns, &row.columns);
             if !problems.is_empty() {
                 let detail = problems.join("; ");
-                report.dead.push(self.dead(&row.id, "undeclared_columns", None, &detail));
+                report
+                    .dead
+                    .push(self.dead(&row.id, "undeclared_columns", None, &detail));
                 continue;
             }
             match serde_json::to_vec(&row.columns) {
                 Ok(json) => out.push(EncodedRow { id: row.id, json }),
-                Err(e) => report.dead.push(self.dead(&row.id, "unserialisable", None, &e.to_string())),
+                Err(e) => {
+                    report
+                        .dead
+                        .push(self.dead(&row.id, "unserialisable", None, &e.to_string()))
+                }
             }
         }
         out
@@ -220,7 +235,10 @@ impl IngestionClient {
                     StatusClass::Poison => {
                         let status = resp.status().as_u16();
                         let body = resp.text().await.unwrap_or_default();
-                        return Sent::Poison { status, body: cap(body) };
+                        return Sent::Poison {
+                            status,
+                            body: cap(body),
+                        };
                     }
                     StatusClass::Transient => {
                         let hint = http::retry_after(resp.headers());
@@ -289,8 +307,9 @@ pub fn record_row(
     let use_now = match cfg.time_generated {
         TimeGeneratedPolicy::Event => false,
         TimeGeneratedPolicy::Ingestion => true,
-        TimeGeneratedPolicy::EventWhenRecent => event
-            .is_none_or(|t| now - t > ChronoDuration::hours(cfg.max_event_age_hours)),
+        TimeGeneratedPolicy::EventWhenRecent => {
+            event.is_none_or(|t| now - t > ChronoDuration::hours(cfg.max_event_age_hours))
+        }
     };
     if use_now {
         let text = now.to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -361,8 +380,12 @@ mod tests {
     #[test]
     fn recent_event_time_is_kept() {
         let rec = sample_record("r1");
-        let row = record_row(&rec, &LogsIngestionConfig::default(), at("2024-09-27T05:30:00Z"))
-            .unwrap();
+        let row = record_row(
+            &rec,
+            &LogsIngestionConfig::default(),
+            at("2024-09-27T05:30:00Z"),
+        )
+        .unwrap();
         assert_eq!(row.columns["TimeGenerated"], "2024-09-26T05:30:00.000000Z");
     }
 

@@ -48,7 +48,9 @@ pub fn normalise(name: &str) -> String {
 pub fn check(cfg: &DeliveryConfig, problems: &mut Vec<String>) {
     for s in &cfg.sinks {
         if !SINK_NAMES.contains(&normalise(s).as_str()) {
-            problems.push(format!("delivery.sinks: unknown sink `{s}` (known: {SINK_NAMES:?})"));
+            problems.push(format!(
+                "delivery.sinks: unknown sink `{s}` (known: {SINK_NAMES:?})"
+            ));
         }
     }
     if cfg.batch_records == 0 {
@@ -72,9 +74,10 @@ pub fn build_fanout(cfg: &Config) -> anyhow::Result<FanOut> {
     names.dedup();
     for name in names {
         match name.as_str() {
-            "logs-ingestion" => {
-                sinks.push(Box::new(LogsIngestionSink::new(&cfg.logs_ingestion, provider()?)?))
-            }
+            "logs-ingestion" => sinks.push(Box::new(LogsIngestionSink::new(
+                &cfg.logs_ingestion,
+                provider()?,
+            )?)),
             "amqp" => {
                 let t = match cfg.amqp.auth {
                     AmqpAuthKind::CbsJwt => Some(provider()?),

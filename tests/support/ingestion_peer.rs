@@ -97,7 +97,13 @@ async fn ingest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
     let gzip = h("content-encoding") == "gzip";
     let sent = body.len();
     let r = |code, msg: &str| reply(&state, (&stream, sent, gzip), 0, status(code, msg));
@@ -121,7 +127,10 @@ async fn ingest(
     }
     let raw = if gzip {
         let mut out = Vec::new();
-        if flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out).is_err() {
+        if flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut out)
+            .is_err()
+        {
             return r(400, "bad gzip");
         }
         out
@@ -157,8 +166,11 @@ fn check_keys(state: &Shared, rows: &[Value]) -> Option<String> {
     let mut st = state.lock().unwrap();
     for row in rows {
         let obj = row.as_object()?;
-        let unknown: Vec<String> =
-            obj.keys().filter(|k| !st.columns.contains(k)).cloned().collect();
+        let unknown: Vec<String> = obj
+            .keys()
+            .filter(|k| !st.columns.contains(k))
+            .cloned()
+            .collect();
         if !unknown.is_empty() {
             if st.drop_unknown_columns {
                 st.dropped_columns.extend(unknown);
@@ -167,7 +179,11 @@ fn check_keys(state: &Shared, rows: &[Value]) -> Option<String> {
             return Some(format!("{{\"error\":\"undeclared columns {unknown:?}\"}}"));
         }
         if st.exact_keys && obj.len() != st.columns.len() {
-            return Some(format!("row has {} of {} columns", obj.len(), st.columns.len()));
+            return Some(format!(
+                "row has {} of {} columns",
+                obj.len(),
+                st.columns.len()
+            ));
         }
     }
     None

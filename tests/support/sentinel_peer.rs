@@ -61,7 +61,11 @@ async fn handle(
         let created = !st.objects.contains_key(&tail);
         let v: Value = serde_json::from_slice(&body).unwrap();
         st.objects.insert(tail, v.clone());
-        let s = if created { StatusCode::CREATED } else { StatusCode::OK };
+        let s = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
         return (s, axum::Json(v)).into_response();
     }
     let s = StatusCode::from_u16(code).unwrap();
@@ -103,7 +107,9 @@ fn check(
     let ok = match parts.as_slice() {
         ["incidents", _, "comments", id] => {
             uuid::Uuid::parse_str(id).is_ok()
-                && p["message"].as_str().is_some_and(|m| m.chars().count() <= 30_000)
+                && p["message"]
+                    .as_str()
+                    .is_some_and(|m| m.chars().count() <= 30_000)
         }
         ["incidents", id] => {
             uuid::Uuid::parse_str(id).is_ok()
