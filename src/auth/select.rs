@@ -39,11 +39,13 @@ pub struct AuthConfig {
     /// User-assigned managed identity client id, or the app id for client secret / workload.
     pub client_id: Option<String>,
     pub tenant_id: Option<String>,
-    /// Client secret (prefer `UEBA__AUTH__CLIENT_SECRET` over the file).
+    /// Client secret (prefer `UEBA__AUTH__CLIENT_SECRET` over the file). Never serialised.
+    #[serde(skip_serializing)]
     pub client_secret: Option<String>,
     /// Token file for workload identity (defaults to AZURE_FEDERATED_TOKEN_FILE).
     pub token_file: Option<String>,
-    /// Fixed bearer token for `static`.
+    /// Fixed bearer token for `static`. Never serialised.
+    #[serde(skip_serializing)]
     pub static_token: Option<String>,
     /// Refresh tokens this long before they expire.
     pub refresh_before_secs: u64,
@@ -165,6 +167,17 @@ mod tests {
         };
         let p = provider_from_config(&cfg).unwrap();
         assert!(format!("{p:?}").contains("CachedCredential"));
+    }
+
+    #[test]
+    fn secrets_are_not_serialised() {
+        let cfg = AuthConfig {
+            client_secret: Some("s3cr3t".into()),
+            static_token: Some("t0k3n".into()),
+            ..AuthConfig::default()
+        };
+        let text = serde_json::to_string(&cfg).unwrap();
+        assert!(!text.contains("s3cr3t") && !text.contains("t0k3n"), "{text}");
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub struct AmqpConfig {
     /// Send-link target: the hub name for Event Hubs, `/queue/<name>` for RabbitMQ.
     pub address: String,
     pub auth: AmqpAuthKind,
-    /// `Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...` for `cbs_sas`.
+    /// `Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...` for `cbs_sas`. Never
+    /// serialised.
+    #[serde(skip_serializing)]
     pub connection_string: Option<String>,
     pub container_id: String,
     pub max_message_bytes: usize,
