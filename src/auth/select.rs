@@ -177,7 +177,10 @@ mod tests {
             ..AuthConfig::default()
         };
         let text = serde_json::to_string(&cfg).unwrap();
-        assert!(!text.contains("s3cr3t") && !text.contains("t0k3n"), "{text}");
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("t0k3n"),
+            "{text}"
+        );
     }
 
     #[test]
