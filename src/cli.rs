@@ -96,6 +96,9 @@ pub struct ReplayArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Also deliver records to this output (configured in its config section); repeatable.
+    #[arg(long = "sink", value_parser = ["logs-ingestion", "amqp", "incidents"])]
+    pub sinks: Vec<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
 }
@@ -159,6 +162,9 @@ pub struct MockLlmArgs {
     /// Follow instructions found in the prompt's data (proves the injection defences).
     #[arg(long)]
     pub obey: bool,
+    /// Also deliver records to this output (configured in its config section); repeatable.
+    #[arg(long = "sink", value_parser = ["logs-ingestion", "amqp", "incidents"])]
+    pub sinks: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +232,7 @@ fn replay_cmd(args: ReplayArgs) -> anyhow::Result<i32> {
         cfg.scope.users = args.scope_users;
     }
     apply_llm_args(&mut cfg, args.llm)?;
+    cfg.delivery.sinks.extend(args.sinks);
     let job = ReplayJob {
         inputs: args.inputs,
         out: args.out,

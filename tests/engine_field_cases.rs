@@ -226,9 +226,9 @@ fn fc14_identityinfo_spelling_is_shown() {
         .expect("alex");
     assert_eq!(rec.entity, "Alex.Wilber@Contoso.com");
     assert!(
-        rec.narrative.summary.contains("Alex.Wilber@Contoso.com"),
+        rec.summary.contains("Alex.Wilber@Contoso.com"),
         "{}",
-        rec.narrative.summary
+        rec.summary
     );
 }
 

@@ -52,6 +52,11 @@ pub struct Config {
     pub ops: OpsConfig,
     /// LLM narrator settings (used when `narrator.kind = "llm"`).
     pub llm: crate::narrate::llm::config::LlmConfig,
+    pub logs_ingestion: crate::sink::logs_ingestion::LogsIngestionConfig,
+    pub amqp: crate::sink::amqp::AmqpConfig,
+    pub sentinel: crate::sink::incidents::SentinelConfig,
+    pub auth: crate::auth::AuthConfig,
+    pub delivery: crate::sink::setup::DeliveryConfig,
 }
 
 /// Every problem found in a configuration.
@@ -71,7 +76,20 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 const SECTIONS: &[&str] = &[
-    "window", "state", "triggers", "scope", "context", "narrator", "kafka", "ops", "llm",
+    "window",
+    "state",
+    "triggers",
+    "scope",
+    "context",
+    "narrator",
+    "kafka",
+    "ops",
+    "llm",
+    "logs_ingestion",
+    "amqp",
+    "sentinel",
+    "auth",
+    "delivery",
 ];
 
 /// Load from an optional file and the process environment.
@@ -112,6 +130,11 @@ pub fn from_sources(
             "kafka" => section(value, &mut cfg.kafka, &key, &mut problems),
             "ops" => section(value, &mut cfg.ops, &key, &mut problems),
             "llm" => section(value, &mut cfg.llm, &key, &mut problems),
+            "logs_ingestion" => section(value, &mut cfg.logs_ingestion, &key, &mut problems),
+            "amqp" => section(value, &mut cfg.amqp, &key, &mut problems),
+            "sentinel" => section(value, &mut cfg.sentinel, &key, &mut problems),
+            "auth" => section(value, &mut cfg.auth, &key, &mut problems),
+            "delivery" => section(value, &mut cfg.delivery, &key, &mut problems),
             other => problems.push(format!("unknown section or key `{other}`")),
         }
     }
@@ -208,6 +231,7 @@ fn check(cfg: &Config, problems: &mut Vec<String>) {
     if cfg.state.half_life_days <= 0.0 {
         problems.push("state.half_life_days must be positive".into());
     }
+    crate::sink::setup::check(&cfg.delivery, problems);
     if cfg.context.max_evidence == 0 {
         problems.push("context.max_evidence must be at least 1".into());
     }
@@ -282,6 +306,30 @@ mod tests {
         assert_eq!(cfg.llm.deployment, "gpt-4o");
         assert_eq!(cfg.llm.tokens_per_minute, 90_000);
         assert_eq!(cfg.llm.requests_per_minute, 60);
+    }
+
+    #[test]
+    fn delivery_sections_parse_and_env_overrides_nested_keys() {
+        let text = "[logs_ingestion]\nendpoint = \"https://dce.example\"\ndcr_immutable_id = \"dcr-1\"\n\
+                    [sentinel]\nsubscription_id = \"s\"\n[sentinel.alert_incidents]\na1 = \"inc-1\"\n\
+                    [auth]\ncredential = \"managed_identity\"\n";
+        let cfg = from_sources(
+            text,
+            env(&[
+                ("UEBA__AMQP__ADDRESS", "/queue/out"),
+                ("UEBA__LOGS_INGESTION__GZIP", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.logs_ingestion.endpoint, "https://dce.example");
+        assert!(!cfg.logs_ingestion.gzip);
+        assert_eq!(cfg.logs_ingestion.stream, "Custom-UEBA_AI_Context");
+        assert_eq!(cfg.amqp.address, "/queue/out");
+        assert_eq!(cfg.sentinel.alert_incidents["a1"], "inc-1");
+        assert_eq!(
+            cfg.auth.credential,
+            crate::auth::CredentialKind::ManagedIdentity
+        );
     }
 
     #[test]

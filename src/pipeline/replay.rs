@@ -19,6 +19,8 @@ use crate::pipeline::engine::{Emitted, Engine, Prepared, Preparer};
 use crate::pipeline::narration::Narration;
 use crate::pipeline::stats::Stats;
 use crate::sink::jsonl::JsonlWriter;
+use crate::sink::record::OutputRecord;
+use crate::sink::setup::{BlockingFanOut, build_fanout};
 use crate::source::{ReplayOptions, SourceItem, open_replay};
 
 /// Rows handed from the reader thread to the engine at a time.
@@ -55,6 +57,22 @@ pub struct ReplayReport {
     /// LLM calls, tokens and cost (LLM narrator only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm: Option<crate::narrate::llm::LlmTotals>,
+    /// What the configured sinks (`--sink`) did; absent when only JSON Lines are written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryStats>,
+}
+
+/// Counts from the configured sinks.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeliveryStats {
+    pub sinks: Vec<String>,
+    /// Records every sink delivered or dead-lettered.
+    pub acked: u64,
+    /// Records a sink refused for good (written to the dead letters).
+    pub dead: u64,
+    /// Records some sink could not deliver before its retries ran out (also written to the
+    /// dead letters as `sink_undelivered`, so a later run can resend them).
+    pub undelivered: u64,
 }
 
 /// Run a replay to completion.
@@ -126,6 +144,7 @@ pub fn run(job: &ReplayJob) -> anyhow::Result<ReplayReport> {
         elapsed_secs: elapsed.as_secs_f64(),
         dead_letters_path: output.dead_path(),
         llm: narration.llm_totals(),
+        delivery: output.delivery.take(),
         stats,
     };
     tracing::info!(
@@ -160,25 +179,53 @@ fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
     bar
 }
 
-/// Where records and dead letters are written.
+/// Where records, dead letters and sink deliveries go.
 struct Output {
     records: JsonlWriter,
     dead_path: PathBuf,
     dead: Option<JsonlWriter>,
     mode: String,
     /// Cases waiting for batched (concurrent) narration, in case order.
-    pending: Vec<crate::context::types::CaseContext>,
+    pending_cases: Vec<crate::context::types::CaseContext>,
+    /// Configured sinks besides JSON Lines, and the records waiting for them.
+    sinks: Option<BlockingFanOut>,
+    pending_records: Vec<OutputRecord>,
+    batch_records: usize,
+    delivery: Option<DeliveryStats>,
 }
 
 impl Output {
     fn open(job: &ReplayJob) -> anyhow::Result<Self> {
+        let fan = build_fanout(&job.config).context("setting up the configured sinks")?;
+        let sinks = if fan.is_empty() {
+            None
+        } else {
+            Some(BlockingFanOut::new(fan)?)
+        };
+        let delivery = sinks.as_ref().map(|s| DeliveryStats {
+            sinks: s.names(),
+            ..DeliveryStats::default()
+        });
         Ok(Output {
             records: JsonlWriter::open(job.out.as_deref())?,
             dead_path: job.dead_letters.clone(),
             dead: None,
             mode: job.config.narrator.mode.clone(),
-            pending: Vec::new(),
+            pending_cases: Vec::new(),
+            sinks,
+            pending_records: Vec::new(),
+            batch_records: job.config.delivery.batch_records.max(1),
+            delivery,
         })
+    }
+
+    fn dead_writer(&mut self) -> anyhow::Result<&mut JsonlWriter> {
+        if self.dead.is_none() {
+            self.dead = Some(JsonlWriter::open(Some(&self.dead_path))?);
+        }
+        self.dead
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("dead-letter writer missing"))
     }
 
     fn deliver(
@@ -189,18 +236,11 @@ impl Output {
     ) -> anyhow::Result<()> {
         for item in emitted.drain(..) {
             match item {
-                Emitted::Case { ctx, .. } => self.pending.push(*ctx),
-                Emitted::Dead(d) => {
-                    if self.dead.is_none() {
-                        self.dead = Some(JsonlWriter::open(Some(&self.dead_path))?);
-                    }
-                    if let Some(w) = self.dead.as_mut() {
-                        w.write(&d)?;
-                    }
-                }
+                Emitted::Case { ctx, .. } => self.pending_cases.push(*ctx),
+                Emitted::Dead(d) => self.dead_writer()?.write(&d)?,
             }
         }
-        if !narration.is_llm() || self.pending.len() >= PENDING_CASES {
+        if !narration.is_llm() || self.pending_cases.len() >= PENDING_CASES {
             self.narrate_pending(narration, stats)?;
         }
         Ok(())
@@ -211,15 +251,58 @@ impl Output {
         narration: &mut Narration,
         stats: &mut Stats,
     ) -> anyhow::Result<()> {
-        let cases = std::mem::take(&mut self.pending);
+        let cases = std::mem::take(&mut self.pending_cases);
         for record in narration.narrate_batch(&cases, &self.mode, stats) {
             self.records.write(&record)?;
+            if self.sinks.is_some() {
+                self.pending_records.push(record);
+                if self.pending_records.len() >= self.batch_records {
+                    self.flush_sinks()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hand the waiting records to the configured sinks.
+    fn flush_sinks(&mut self) -> anyhow::Result<()> {
+        let Some(sinks) = self.sinks.as_ref() else {
+            return Ok(());
+        };
+        if self.pending_records.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending_records);
+        let report = sinks.deliver(&batch);
+        let undelivered: Vec<&OutputRecord> = batch
+            .iter()
+            .filter(|r| report.pending.contains(&r.record_id))
+            .collect();
+        let (acked, dead, lost) = (report.acked.len(), report.dead.len(), undelivered.len());
+        if dead + lost > 0 {
+            let w = self.dead_writer()?;
+            for d in &report.dead {
+                w.write(d)?;
+            }
+            for r in &undelivered {
+                w.write(&serde_json::json!({
+                    "reason": "sink_undelivered",
+                    "record_id": r.record_id,
+                    "record": r,
+                }))?;
+            }
+        }
+        if let Some(s) = self.delivery.as_mut() {
+            s.acked += acked as u64;
+            s.dead += dead as u64;
+            s.undelivered += lost as u64;
         }
         Ok(())
     }
 
     fn flush(&mut self, narration: &mut Narration, stats: &mut Stats) -> anyhow::Result<()> {
         self.narrate_pending(narration, stats)?;
+        self.flush_sinks()?;
         self.records.flush()?;
         if let Some(d) = self.dead.as_mut() {
             d.flush()?;
@@ -328,6 +411,18 @@ pub fn render_summary(r: &ReplayReport) -> String {
                 l.cost,
                 l.throttled,
                 join_counts(&l.statuses)
+            ),
+        );
+    }
+    if let Some(d) = &r.delivery {
+        line(
+            &mut out,
+            format!(
+                "delivered to {}: {} acked, {} dead-lettered, {} undelivered",
+                d.sinks.join(", "),
+                d.acked,
+                d.dead,
+                d.undelivered
             ),
         );
     }

@@ -70,7 +70,6 @@ pub fn record_messages(record: &OutputRecord, limit: usize) -> anyhow::Result<Ve
 /// Drop uncited evidence ids (from the end) until the record fits or none is left to drop.
 fn trim_evidence(record: &OutputRecord, limit: usize) -> anyhow::Result<OutputRecord> {
     let cited: std::collections::HashSet<&str> = record
-        .narrative
         .claims
         .iter()
         .flat_map(|c| c.evidence_ids.iter().map(String::as_str))

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::context::types::CaseContext;
-use crate::narrate::schema::Narrative;
+use crate::narrate::schema::{
+    Claim, Hypothesis, KqlQuery, MitreTechnique, Narrative, WatchlistProposal,
+};
 use crate::trigger::hit::TriggerHit;
 
 /// Version of the record layout; bump when columns change.
@@ -75,7 +77,7 @@ impl From<&TriggerHit> for TriggerRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct OutputRecord {
     pub time_generated: String,
     pub record_id: String,
@@ -93,9 +95,20 @@ pub struct OutputRecord {
     pub trigger_types: Vec<String>,
     pub triggers: Vec<TriggerRecord>,
     pub coalesced_triggers: u32,
-    /// The narrative's own fields (Summary, Narrative, Hypotheses, RiskLevel...), inline.
-    #[serde(flatten)]
-    pub narrative: Narrative,
+    pub risk_level: String,
+    pub risk_score: u8,
+    pub confidence: f64,
+    pub summary: String,
+    pub narrative: String,
+    pub baseline_comparison: String,
+    pub peer_comparison: String,
+    pub hypotheses: Vec<Hypothesis>,
+    pub kql_queries: Vec<KqlQuery>,
+    pub mitre_techniques: Vec<MitreTechnique>,
+    pub playbooks: Vec<String>,
+    pub watchlist_proposal: Option<WatchlistProposal>,
+    pub interview_questions: Vec<String>,
+    pub claims: Vec<Claim>,
     pub evidence_ids: Vec<String>,
     pub evidence_truncated: bool,
     pub instruction_like_content: bool,
@@ -179,7 +192,23 @@ impl OutputRecord {
             trigger_types: kinds,
             triggers: ctx.triggers.iter().map(TriggerRecord::from).collect(),
             coalesced_triggers: ctx.coalesced,
-            narrative: n,
+            risk_level: serde_json::to_value(n.risk_level)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            risk_score: n.risk_score,
+            confidence: n.confidence,
+            summary: n.summary,
+            narrative: n.narrative,
+            baseline_comparison: n.baseline_comparison,
+            peer_comparison: n.peer_comparison,
+            hypotheses: n.hypotheses,
+            kql_queries: n.kql_queries,
+            mitre_techniques: n.mitre_techniques,
+            playbooks: n.playbooks,
+            watchlist_proposal: n.watchlist_proposal,
+            interview_questions: n.interview_questions,
+            claims: n.claims,
             evidence_ids: ctx.evidence.iter().map(|e| e.id.clone()).collect(),
             evidence_truncated: ctx.evidence_truncated,
             instruction_like_content: !ctx.instruction_like_fields.is_empty(),
