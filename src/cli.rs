@@ -226,6 +226,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 fn replay_cmd(args: ReplayArgs) -> anyhow::Result<i32> {
     let mut cfg = config::load(args.config.as_deref())?;
     if let Some(a) = args.audience {
+        anyhow::ensure!(
+            a == "tier1" || a == "hunter",
+            "--audience must be `tier1` or `hunter`, got `{a}`"
+        );
         cfg.narrator.audience = a;
     }
     if !args.scope_users.is_empty() {

@@ -55,7 +55,10 @@ fn walk(dir: &Path, found: &mut Vec<(PathBuf, u64)>) -> Result<()> {
         .with_context(|| format!("cannot list directory {}", dir.display()))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+        // Hidden entries and documentation that travels with exports (README.md, SOURCES.md)
+        // are not data. Files named on the command line are always read.
+        if name.starts_with('.') || name.ends_with(".md") {
             continue;
         }
         let path = entry.path();

@@ -415,11 +415,19 @@ fn forwarding_rule(h: &mut Hits<'_>, state: &EntityState, cfg: &TriggerConfig) {
     let user_domain = state.key.id.rsplit_once('@').map(|(_, d)| d.to_owned());
     let external = target.rsplit_once('@').map(|(_, d)| d.to_lowercase()) != user_domain;
     let window = Duration::seconds(cfg.risky_correlation_secs);
-    let risky = [state.last_risky.as_ref(), state.last_new_country.as_ref()]
-        .into_iter()
-        .flatten()
-        .filter(|m| m.time <= h.ev.time && h.ev.time - m.time <= window)
-        .max_by_key(|m| m.time);
+    // The risk a mark stands for: a first-time country, or a sign-in risk level (listed last
+    // so that it wins a tie: `max_by_key` keeps the last maximum).
+    let risky = [
+        state
+            .last_new_country
+            .as_ref()
+            .map(|m| (m, "first_time_country".to_owned())),
+        state.last_risky.as_ref().map(|m| (m, m.label.clone())),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|(m, _)| m.time <= h.ev.time && h.ev.time - m.time <= window)
+    .max_by_key(|(m, _)| m.time);
     let mut facts = vec![
         ("forwarding_to", target.clone()),
         ("operation", operation),
@@ -427,18 +435,19 @@ fn forwarding_rule(h: &mut Hits<'_>, state: &EntityState, cfg: &TriggerConfig) {
         ("after_risky_sign_in", risky.is_some().to_string()),
     ];
     let mut ids = vec![h.ev.evidence_id.clone()];
-    if let Some(m) = risky {
+    let after_risky = risky.is_some();
+    if let Some((m, risk)) = risky {
         facts.push((
             "minutes_after_sign_in",
             (h.ev.time - m.time).num_minutes().to_string(),
         ));
-        facts.push(("sign_in_risk", m.label.clone()));
+        facts.push(("sign_in_risk", risk));
         if let Some(c) = &m.country {
             facts.push(("sign_in_country", c.clone()));
         }
         ids.push(m.evidence_id.clone());
     }
-    let severity = match (risky.is_some(), external) {
+    let severity = match (after_risky, external) {
         (true, _) => 85,
         (false, true) => 55,
         (false, false) => 30,
