@@ -79,10 +79,26 @@ impl fmt::Display for EntityKey {
     }
 }
 
-/// Trim, lower-case (ASCII only, so non-ASCII letters survive as written) and fold guest forms.
+/// Longest UPN accepted as a key; Entra allows far less, so anything longer is not an identity.
+const MAX_UPN_CHARS: usize = 320;
+
+/// Trim, drop invisible characters, lower-case (ASCII only, so non-ASCII letters survive as
+/// written) and fold guest forms.
 pub fn normalize_upn(upn: &str) -> Option<String> {
+    let visible: String;
+    let upn = if upn.chars().any(is_invisible) {
+        visible = upn.chars().filter(|c| !is_invisible(*c)).collect();
+        visible.as_str()
+    } else {
+        upn
+    };
     let trimmed = upn.trim();
-    if trimmed.is_empty() || !trimmed.contains('@') {
+    let shape_ok = trimmed.chars().count() <= MAX_UPN_CHARS
+        && !trimmed.chars().any(char::is_whitespace)
+        && trimmed
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty());
+    if !shape_ok {
         return None;
     }
     let lower = trimmed.to_ascii_lowercase();
@@ -95,6 +111,11 @@ pub fn normalize_upn(upn: &str) -> Option<String> {
         },
         None => Some(lower),
     }
+}
+
+/// Zero-width and byte-order characters that would split one identity into several keys.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
 }
 
 /// Object ids compare case-insensitively (GUIDs).
@@ -140,6 +161,16 @@ mod tests {
 
     #[test]
     fn empty_or_non_upn_is_no_key() {
+        assert_eq!(normalize_upn("@"), None);
+        assert_eq!(normalize_upn("#EXT#"), None);
+        assert_eq!(
+            normalize_upn(&format!("{}@contoso.com", "a".repeat(400))),
+            None
+        );
+        assert_eq!(
+            normalize_upn("a\u{200b}@contoso.com").as_deref(),
+            Some("a@contoso.com")
+        );
         assert_eq!(normalize_upn(""), None);
         assert_eq!(normalize_upn("   "), None);
         assert_eq!(normalize_upn("Alex Wilber"), None);
