@@ -281,7 +281,8 @@ fn run_cmd(args: RunArgs) -> anyhow::Result<i32> {
         .await
     })?;
     eprintln!(
-        "run: {} messages, {} records, {} dead letters, {} suppressed during warm-up (librdkafka {})",
+        "run: {} messages, {} records, {} dead letters, {} suppressed during warm-up \
+         (librdkafka {})",
         report.messages,
         report.records_sent,
         report.dead_letters_sent,

@@ -291,7 +291,8 @@ mod tests {
     #[test]
     fn llm_section_from_file_and_env() {
         use crate::narrate::llm::config::Provider;
-        let text = "[narrator]\nkind = \"llm\"\n[llm]\nprovider = \"azure_v1\"\nendpoint = \"https://r.openai.azure.com\"\n";
+        let text = "[narrator]\nkind = \"llm\"\n[llm]\nprovider = \"azure_v1\"\n\
+                    endpoint = \"https://r.openai.azure.com\"\n";
         let cfg = from_sources(
             text,
             env(&[
@@ -310,8 +311,10 @@ mod tests {
 
     #[test]
     fn delivery_sections_parse_and_env_overrides_nested_keys() {
-        let text = "[logs_ingestion]\nendpoint = \"https://dce.example\"\ndcr_immutable_id = \"dcr-1\"\n\
-                    [sentinel]\nsubscription_id = \"s\"\n[sentinel.alert_incidents]\na1 = \"inc-1\"\n\
+        let text = "[logs_ingestion]\nendpoint = \"https://dce.example\"\n\
+                    dcr_immutable_id = \"dcr-1\"\n\
+                    [sentinel]\nsubscription_id = \"s\"\n\
+                    [sentinel.alert_incidents]\na1 = \"inc-1\"\n\
                     [auth]\ncredential = \"managed_identity\"\n";
         let cfg = from_sources(
             text,

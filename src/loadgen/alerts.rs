@@ -47,7 +47,8 @@ pub fn unfamiliar_signin_alert(
         .s("AlertSeverity", "Medium")
         .s(
             "Description",
-            "The sign-in used properties (address, location, device) not recently seen for the user.",
+            "The sign-in used properties (address, location, device) not recently seen \
+             for the user.",
         )
         .s("ProviderName", "IPC")
         .s("VendorName", "Microsoft")
@@ -91,7 +92,8 @@ pub fn role_anomaly(
         .s("RuleConfigVersion", "1.0.3")
         .s(
             "Description",
-            "A directory role was assigned in a way that is unusual for the assigner and the tenant.",
+            "A directory role was assigned in a way that is unusual for the assigner \
+             and the tenant.",
         )
         .set("Score", 0.82)
         .s("StartTime", &ts7(assigned_at))
@@ -103,11 +105,17 @@ pub fn role_anomaly(
         .s("Techniques", "T1098")
         .set(
             "UserInsights",
-            json!({"AccountObjectID": target.object_id, "AccountDisplayName": target.display_name()}),
+            json!({
+                "AccountObjectID": target.object_id,
+                "AccountDisplayName": target.display_name()
+            }),
         )
         .set(
             "ActivityInsights",
-            json!({"FirstTimeUserPerformedAction": "True", "ActionUncommonlyPerformedInTenant": "True"}),
+            json!({
+                "FirstTimeUserPerformedAction": "True",
+                "ActionUncommonlyPerformedInTenant": "True"
+            }),
         )
         .set(
             "AnomalyDetails",

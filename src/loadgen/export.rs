@@ -5,9 +5,9 @@
 //! (JSON Lines), the folder being the 5-minute bucket of the row's `TimeGenerated`; the ground
 //! truth goes to `ground-truth.json` beside the `export/` folder that holds the rows, so replaying
 //! `export/` reads data only. The shipped sample uses the compact layout instead: one gzipped
-//! JSON Lines file per table (`export/<Table>.jsonl.gz`). Rows arrive in time order, so each table keeps one open
-//! file and moves on when the bucket changes; files are opened in append mode, so a row that
-//! arrives late still lands in its own bucket.
+//! JSON Lines file per table (`export/<Table>.jsonl.gz`). Rows arrive in time order, so each
+//! table keeps one open file and moves on when the bucket changes; files are opened in append
+//! mode, so a row that arrives late still lands in its own bucket.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -40,7 +40,8 @@ impl ExportStats {
 pub fn blob_path(workspace_resource_id: &str, table: &str, time: DateTime<Utc>) -> PathBuf {
     let minute = time.minute() / 5 * 5;
     PathBuf::from(format!(
-        "am-{table}/WorkspaceResourceId={workspace_resource_id}/y={:04}/m={:02}/d={:02}/h={:02}/m={minute:02}/PT05M.json",
+        "am-{table}/WorkspaceResourceId={workspace_resource_id}/\
+         y={:04}/m={:02}/d={:02}/h={:02}/m={minute:02}/PT05M.json",
         time.year(),
         time.month(),
         time.day(),

@@ -22,7 +22,10 @@ pub struct City {
 }
 
 macro_rules! city {
-    ($n:expr, $s:expr, $c:expr, $lat:expr, $lon:expr, $off:expr, $isp:expr, $net:expr, $asn:expr) => {
+    (
+        $n:expr, $s:expr, $c:expr, $lat:expr, $lon:expr, $off:expr, $isp:expr, $net:expr,
+        $asn:expr
+    ) => {
         City {
             name: $n,
             state: $s,

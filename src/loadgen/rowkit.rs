@@ -66,7 +66,8 @@ impl TenantCtx {
     /// The workspace ARM id as `_Internal_WorkspaceResourceId` spells it (lower case).
     pub fn resource_id_of(subscription: &str, resource_group: &str, workspace: &str) -> String {
         format!(
-            "/subscriptions/{subscription}/resourcegroups/{resource_group}/providers/microsoft.operationalinsights/workspaces/{workspace}"
+            "/subscriptions/{subscription}/resourcegroups/{resource_group}/providers/\
+             microsoft.operationalinsights/workspaces/{workspace}"
         )
     }
 }

@@ -341,16 +341,17 @@ fn new_item(kind: ScenarioKind, user: usize, day: u32, u: &User, start: DateTime
             ],
             vec!["BR".into(), PAYROLL_SITE.into(), "02:15".into()],
             true,
-            "Sign-in at 02:15 UTC from Sao Paulo (BR), a country, address and ISP the user never used, \
-             followed within 30 minutes by file access and downloads on the Finance-Payroll site that \
-             neither the user nor any peer had opened.",
+            "Sign-in at 02:15 UTC from Sao Paulo (BR), a country, address and ISP the user \
+             never used, followed within 30 minutes by file access and downloads on the \
+             Finance-Payroll site that neither the user nor any peer had opened.",
         ),
         ScenarioKind::BulkDownloadBeforeResignation => (
             &["bulk_download"],
             vec![],
             true,
             "Downloads from the user's team site climb from a few a day to hundreds a day over the \
-             last two weeks (150-300 on each of the last four working days), partly in the evening, before the account is added to the Leavers \
+             last two weeks (150-300 on each of the last four working days), partly in the \
+             evening, before the account is added to the Leavers \
              group. The count key fact is the largest number of the user's download rows \
              (FileDownloaded and FileSyncDownloadedFull) on one UTC calendar day.",
         ),
@@ -378,9 +379,9 @@ fn new_item(kind: ScenarioKind, user: usize, day: u32, u: &User, start: DateTime
             &["dormant_account_active", "ueba_priority"],
             vec![],
             true,
-            "The account was used only in the first three days, then stayed silent for five weeks \
-             before a sign-in from a new address. The key fact is the idle time in whole days: wake \
-             sign-in time minus the user's last activity row, rounded down.",
+            "The account was used only in the first three days, then stayed silent for five \
+             weeks before a sign-in from a new address. The key fact is the idle time in whole \
+             days: wake sign-in time minus the user's last activity row, rounded down.",
         ),
         ScenarioKind::ImpossibleTravel => (
             &["impossible_travel", "first_time_country"],
@@ -393,8 +394,8 @@ fn new_item(kind: ScenarioKind, user: usize, day: u32, u: &User, start: DateTime
             &["first_time_country"],
             vec!["DE".into()],
             false,
-            "A four-day business trip to Berlin (DE): sign-ins during working hours with the user's \
-             usual device, browser and apps from a hotel address, and no sensitive access.",
+            "A four-day business trip to Berlin (DE): sign-ins during working hours with the \
+             user's usual device, browser and apps from a hotel address, and no sensitive access.",
         ),
     };
     let at = day_start(start, day);

@@ -110,7 +110,8 @@ fn status(result: &str) -> Value {
         "0" => json!({"errorCode": 0}),
         code => json!({
             "errorCode": code.parse::<i64>().unwrap_or(0),
-            "failureReason": "Invalid username or password or Invalid on-premise username or password.",
+            "failureReason":
+                "Invalid username or password or Invalid on-premise username or password.",
         }),
     }
 }

@@ -93,7 +93,8 @@ pub fn mail_access(
     ip: &str,
 ) -> (Row, String) {
     let id = guid(rng);
-    let folders = json!([{"Path": "\\Inbox", "FolderItems": [{"InternetMessageId": format!("<{}@{}>", guid(rng), ctx.domain)}]}]);
+    let message_id = format!("<{}@{}>", guid(rng), ctx.domain);
+    let folders = json!([{"Path": "\\Inbox", "FolderItems": [{"InternetMessageId": message_id}]}]);
     let mut row = Row::new(
         ctx,
         "OfficeActivity",

@@ -92,17 +92,31 @@ pub fn named(name: &str) -> Option<Step> {
         "rate_limit" => step(
             429,
             &[("retry-after", arg.to_owned())],
-            json!({"error": {"code": "429", "message": format!("Rate limit exceeded. Please retry after {arg} seconds.")}}),
+            json!({"error": {
+                "code": "429",
+                "message": format!("Rate limit exceeded. Please retry after {arg} seconds.")
+            }}),
         ),
         "server_error" => step(
             500,
             &[],
-            json!({"error": {"code": "InternalServerError", "message": "The server had an error."}}),
+            json!({"error": {
+                "code": "InternalServerError",
+                "message": "The server had an error."
+            }}),
         ),
         "prompt_filter" => step(
             400,
             &[],
-            json!({"error": {"code": "content_filter", "param": "prompt", "message": "The prompt was filtered.", "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {"jailbreak": {"filtered": true, "detected": true}}}}}),
+            json!({"error": {
+                "code": "content_filter",
+                "param": "prompt",
+                "message": "The prompt was filtered.",
+                "innererror": {
+                    "code": "ResponsibleAIPolicyViolation",
+                    "content_filter_result": {"jailbreak": {"filtered": true, "detected": true}}
+                }
+            }}),
         ),
         "completion_filter" => step(
             200,
@@ -154,8 +168,11 @@ pub fn charge(body: &Value) -> u64 {
 }
 
 static OBEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)ignore (?:all )?previous instructions(?: and)? (?:write|say|output) ([A-Za-z0-9_ -]+)")
-        .expect("obey pattern")
+    Regex::new(
+        "(?i)ignore (?:all )?previous instructions(?: and)? \
+         (?:write|say|output) ([A-Za-z0-9_ -]+)",
+    )
+    .expect("obey pattern")
 });
 
 /// A valid answer for the case in the prompt (or an empty object when there is none).

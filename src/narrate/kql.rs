@@ -368,7 +368,11 @@ mod tests {
 
     #[test]
     fn accepts_signin_query_with_datetime_and_escaped_literal() {
-        let q = r#"SigninLogs | where TimeGenerated between (datetime(2025-02-03T01:45:00Z) .. datetime(2025-02-03T03:15:00Z)) | where UserPrincipalName =~ "a\"b|where Bogus" | project TimeGenerated, IPAddress, Location"#;
+        let q = "SigninLogs \
+                 | where TimeGenerated between \
+                 (datetime(2025-02-03T01:45:00Z) .. datetime(2025-02-03T03:15:00Z)) \
+                 | where UserPrincipalName =~ \"a\\\"b|where Bogus\" \
+                 | project TimeGenerated, IPAddress, Location";
         assert_eq!(check(q), vec![]);
     }
 

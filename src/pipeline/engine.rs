@@ -312,7 +312,11 @@ impl Engine {
                     Admission::OnTime => self.on_time(*ev, origin, out),
                     Admission::Late => self.late(*ev, origin, out),
                     Admission::Parked => {
-                        tracing::debug!(%origin, time = %ev.time, "record ahead of the watermark parked");
+                        tracing::debug!(
+                            %origin,
+                            time = %ev.time,
+                            "record ahead of the watermark parked"
+                        );
                         let at = self.parked.partition_point(|p| p.0 <= ev.time);
                         self.parked
                             .insert(at, (ev.time, origin, Decoded::Event(ev), self.tag));

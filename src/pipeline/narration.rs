@@ -113,7 +113,10 @@ impl LlmBackend {
         if cfg.llm.startup_probe
             && let Some(reason) = rt.block_on(narrator.probe())
         {
-            tracing::error!(reason = %reason, "LLM startup check failed; narrating offline for this run");
+            tracing::error!(
+                reason = %reason,
+                "LLM startup check failed; narrating offline for this run"
+            );
         }
         Ok(LlmBackend { narrator, rt })
     }
@@ -142,7 +145,12 @@ fn finish(
 ) -> OutputRecord {
     let issues = validate(&narrative, ctx);
     if !issues.is_empty() {
-        tracing::warn!(window_id = %ctx.window_id, issues = issues.len(), generator = %generation.generator, "narrative repaired");
+        tracing::warn!(
+            window_id = %ctx.window_id,
+            issues = issues.len(),
+            generator = %generation.generator,
+            "narrative repaired"
+        );
         repair(&mut narrative, ctx);
         stats.validation_repairs += 1;
         generation

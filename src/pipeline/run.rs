@@ -273,7 +273,13 @@ impl Pipe {
                 }
             }
             Err(e) => {
-                tracing::warn!(topic = %tp.0, partition = tp.1, offset, detail = %e.detail, "unusable message");
+                tracing::warn!(
+                    topic = %tp.0,
+                    partition = tp.1,
+                    offset,
+                    detail = %e.detail,
+                    "unusable message"
+                );
                 let raw = String::from_utf8_lossy(payload).into_owned();
                 self.engine
                     .reject(e.reason.as_str(), e.detail, origin(0), raw, out);

@@ -336,7 +336,11 @@ impl Sink for AmqpSink {
                 }
                 Err(SendFailure::Broken(why)) => {
                     failures += 1;
-                    tracing::warn!(record_id = %rec.record_id, error = %why, "AMQP link lost; reconnecting");
+                    tracing::warn!(
+                        record_id = %rec.record_id,
+                        error = %why,
+                        "AMQP link lost; reconnecting"
+                    );
                     if let Some(old) = slot.take() {
                         // The peer may already be gone; do not wait long for a goodbye.
                         let _ = tokio::time::timeout(Duration::from_secs(2), shut(old)).await;
@@ -388,7 +392,12 @@ pub fn encode_within(rec: &OutputRecord, limit: usize) -> Result<Vec<u8>, String
         trim_fields(&mut m, (limit / divisor).max(512));
         let bytes = serde_json::to_vec(&m).map_err(|e| e.to_string())?;
         if bytes.len() <= limit {
-            tracing::info!(record_id = %rec.record_id, from = full.len(), to = bytes.len(), "trimmed message");
+            tracing::info!(
+                record_id = %rec.record_id,
+                from = full.len(),
+                to = bytes.len(),
+                "trimmed message"
+            );
             return Ok(bytes);
         }
     }

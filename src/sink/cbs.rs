@@ -175,7 +175,8 @@ mod tests {
         ));
         let v = &msg.body;
         assert!(v.starts_with(
-            "SharedAccessSignature sr=amqps%3A%2F%2Fcontoso-ns.servicebus.windows.net%2Fueba-out&sig="
+            "SharedAccessSignature \
+             sr=amqps%3A%2F%2Fcontoso-ns.servicebus.windows.net%2Fueba-out&sig="
         ));
         assert!(v.ends_with("&se=1767225600&skn=send-policy"));
     }

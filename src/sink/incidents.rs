@@ -164,7 +164,8 @@ impl IncidentSink {
         self
     }
 
-    /// `{base}/subscriptions/../workspaces/{ws}/providers/Microsoft.SecurityInsights/{tail}?api-version=..`
+    /// `{base}/subscriptions/../workspaces/{ws}/providers/Microsoft.SecurityInsights/{tail}`
+    /// followed by `?api-version=..`
     pub fn url(&self, tail: &str) -> String {
         let c = &self.cfg;
         format!(
@@ -277,7 +278,12 @@ impl Sink for IncidentSink {
                 match self.put(&tail, &body).await {
                     Put::Done => {}
                     Put::Poison(status, text) => {
-                        tracing::warn!(record_id = %rec.record_id, status, %tail, "Sentinel refused a call");
+                        tracing::warn!(
+                            record_id = %rec.record_id,
+                            status,
+                            %tail,
+                            "Sentinel refused a call"
+                        );
                         report.dead.push(SinkDeadLetter {
                             reason: "rejected".into(),
                             sink: "incidents".into(),
@@ -288,7 +294,11 @@ impl Sink for IncidentSink {
                         continue 'records;
                     }
                     Put::GaveUp(why) => {
-                        tracing::warn!(record_id = %rec.record_id, error = %why, "Sentinel retries exhausted");
+                        tracing::warn!(
+                            record_id = %rec.record_id,
+                            error = %why,
+                            "Sentinel retries exhausted"
+                        );
                         report.pending.push(rec.record_id.clone());
                         continue 'records;
                     }

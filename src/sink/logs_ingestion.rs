@@ -187,7 +187,11 @@ impl IngestionClient {
                     }
                 }
                 Sent::GaveUp(why) => {
-                    tracing::warn!(rows = b.rows.len(), error = %why, "ingestion retries exhausted");
+                    tracing::warn!(
+                        rows = b.rows.len(),
+                        error = %why,
+                        "ingestion retries exhausted"
+                    );
                     report.pending.extend(b.rows.into_iter().map(|r| r.id));
                 }
             }
@@ -251,7 +255,12 @@ impl IngestionClient {
                 return Sent::GaveUp(why);
             }
             let wait = policy.delay(attempt, wait_hint);
-            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, reason = %why, "retrying ingestion");
+            tracing::debug!(
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                reason = %why,
+                "retrying ingestion"
+            );
             self.sleeper.sleep(wait).await;
         }
     }

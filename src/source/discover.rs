@@ -112,7 +112,8 @@ mod tests {
     #[test]
     fn blob_folder_gives_start_time() {
         let p = Path::new(
-            "WorkspaceResourceId=/subscriptions/s/workspaces/w/y=2025/m=03/d=04/h=09/m=05/PT05M.json",
+            "WorkspaceResourceId=/subscriptions/s/workspaces/w/\
+             y=2025/m=03/d=04/h=09/m=05/PT05M.json",
         );
         let t = folder_start(p).expect("bucket");
         assert_eq!(t.to_rfc3339(), "2025-03-04T09:05:00+00:00");

@@ -3,8 +3,9 @@
 //! Azure charges TPM at receipt on `prompt + max_tokens`, so [`Limits::acquire`] charges the
 //! same estimate before sending and [`Limits::correct`] charges any excess that `usage` shows
 //! afterwards. Both buckets run at 90% of the configured rate with a burst of 1/12 of it, so
-//! no 60 s window can exceed 98% of the limit (leaving room for network jitter). A request larger than the token burst is clamped by the
-//! caller (see [`Limits::token_burst`]) rather than failed.
+//! no 60 s window can exceed 98% of the limit (leaving room for network jitter). A request
+//! larger than the token burst is clamped by the caller (see [`Limits::token_burst`]) rather
+//! than failed.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -167,7 +167,10 @@ impl LlmNarrator {
     }
 
     fn disable(&self, reason: String) {
-        tracing::error!(reason = %reason, "LLM narrator disabled for this run; offline narrator takes over");
+        tracing::error!(
+            reason = %reason,
+            "LLM narrator disabled for this run; offline narrator takes over"
+        );
         if let Ok(mut d) = self.disabled.lock() {
             d.get_or_insert(reason);
         }
@@ -234,7 +237,12 @@ impl LlmNarrator {
 
     /// The offline narrative, marked with why the LLM's was not used.
     fn fallback(&self, ctx: &CaseContext, status: &str, detail: &str, spent: Spent) -> LlmResult {
-        tracing::warn!(window_id = %ctx.window_id, status, detail, "LLM narrative fell back to offline");
+        tracing::warn!(
+            window_id = %ctx.window_id,
+            status,
+            detail,
+            "LLM narrative fell back to offline"
+        );
         let mut g = self.generation("fallback", status, status);
         g.prompt_version = FALLBACK_PROMPT_VERSION.into();
         g.model = self.cfg.deployment.clone();

@@ -276,7 +276,12 @@ async fn backoff(
     let wait = n.policy.delay(a.throttled, hint, &mut rand::rng());
     match wait {
         Wait::Sleep(d) => {
-            tracing::info!(window_id = %ctx.window_id, wait_ms = d.as_millis() as u64, status, "LLM call throttled; waiting");
+            tracing::info!(
+                window_id = %ctx.window_id,
+                wait_ms = d.as_millis() as u64,
+                status,
+                "LLM call throttled; waiting"
+            );
             n.clock.sleep(d).await;
             Next::Again
         }

@@ -236,7 +236,8 @@ mod tests {
         };
         assert_eq!(
             route(&cfg),
-            "https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=2024-10-21"
+            "https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions\
+             ?api-version=2024-10-21"
         );
         cfg.provider = Provider::AzureV1;
         assert_eq!(

@@ -46,7 +46,8 @@ fn fc25_minus_one_and_zero_headers_are_no_hint() {
 
 #[test]
 fn fc26_prompt_filter_without_innererror_has_no_categories() {
-    let body = r#"{"error":{"message":"x","type":null,"param":"prompt","code":"content_filter","status":400}}"#;
+    let body = "{\"error\":{\"message\":\"x\",\"type\":null,\"param\":\"prompt\",\
+                \"code\":\"content_filter\",\"status\":400}}";
     assert_eq!(
         classify(400, &[], body),
         Reply::FilteredPrompt { categories: vec![] }
@@ -61,12 +62,14 @@ fn fc27_stream_style_empty_choices_do_not_panic() {
 
 #[test]
 fn fc27_api_version_400_is_unsupported() {
-    let body = r#"{"error":{"code":"BadRequest","message":"response_format json_schema is not available for this api-version"}}"#;
+    let body = "{\"error\":{\"code\":\"BadRequest\",\"message\":\
+                \"response_format json_schema is not available for this api-version\"}}";
     assert!(matches!(
         classify(400, &[], body),
         Reply::Unsupported { .. }
     ));
-    let body = r#"{"error":{"code":"BadRequest","message":"invalid schema for response_format: additionalProperties must be false"}}"#;
+    let body = "{\"error\":{\"code\":\"BadRequest\",\"message\":\
+                \"invalid schema for response_format: additionalProperties must be false\"}}";
     assert!(matches!(
         classify(400, &[], body),
         Reply::Unsupported { .. }

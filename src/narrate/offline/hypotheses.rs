@@ -259,8 +259,14 @@ fn benign(ctx: &CaseContext, malicious: f64) -> Vec<Hypothesis> {
         out.push(h);
     }
     if k.contains(&K::InboxForwardingRule) {
-        let mut h = hyp(HypothesisKind::Benign, "User-created forwarding for a delegate or archive".into(), round2(p * 0.8),
-            "Users sometimes forward mail to an assistant or a personal archive, against policy but not malicious.".into());
+        let mut h = hyp(
+            HypothesisKind::Benign,
+            "User-created forwarding for a delegate or archive".into(),
+            round2(p * 0.8),
+            "Users sometimes forward mail to an assistant or a personal archive, against policy \
+             but not malicious."
+                .into(),
+        );
         h.verification_steps = vec![
             format!("Ask {who} whether they created the forwarding rule and why"),
             "Check whether the target address belongs to a known delegate".into(),

@@ -258,7 +258,8 @@ fn injection_note(ctx: &CaseContext) -> Option<String> {
         .collect();
     let list = names.into_iter().collect::<Vec<_>>().join(", ");
     Some(format!(
-        "Caution: evidence field(s) {list} contain instruction-like text; it was treated as data and is not reproduced here."
+        "Caution: evidence field(s) {list} contain instruction-like text; it was treated as data \
+         and is not reproduced here."
     ))
 }
 

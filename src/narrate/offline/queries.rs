@@ -105,7 +105,9 @@ pub(super) fn queries(ctx: &CaseContext, audience: Audience) -> Vec<KqlQuery> {
     }
     if b.has_table(Table::AzureActivity) {
         let q = format!(
-            "AzureActivity | {} | where Caller =~ {} | project TimeGenerated, OperationNameValue, ActivityStatusValue, CallerIpAddress, ResourceGroup",
+            "AzureActivity | {} | where Caller =~ {} \
+             | project TimeGenerated, OperationNameValue, ActivityStatusValue, CallerIpAddress, \
+             ResourceGroup",
             b.window, b.upn
         );
         b.push(
@@ -123,7 +125,9 @@ pub(super) fn queries(ctx: &CaseContext, audience: Audience) -> Vec<KqlQuery> {
 
 fn signins(b: &mut Builder) {
     let q = format!(
-        "SigninLogs | {} | where UserPrincipalName =~ {} | project TimeGenerated, IPAddress, Location, AppDisplayName, ResultType, RiskLevelDuringSignIn, ConditionalAccessStatus",
+        "SigninLogs | {} | where UserPrincipalName =~ {} \
+         | project TimeGenerated, IPAddress, Location, AppDisplayName, ResultType, \
+         RiskLevelDuringSignIn, ConditionalAccessStatus",
         b.window, b.upn
     );
     b.push("Interactive sign-ins of the user in the case window", q);
@@ -131,7 +135,9 @@ fn signins(b: &mut Builder) {
 
 fn file_access(b: &mut Builder) {
     let q = format!(
-        "OfficeActivity | {} | where UserId =~ {} | where Operation in (\"FileDownloaded\", \"FileSyncDownloadedFull\", \"FileAccessed\") | summarize Files = count() by Site_Url, Operation, ClientIP",
+        "OfficeActivity | {} | where UserId =~ {} \
+         | where Operation in (\"FileDownloaded\", \"FileSyncDownloadedFull\", \"FileAccessed\") \
+         | summarize Files = count() by Site_Url, Operation, ClientIP",
         b.window, b.upn
     );
     b.push(
@@ -142,7 +148,10 @@ fn file_access(b: &mut Builder) {
 
 fn mailbox_rules(b: &mut Builder) {
     let q = format!(
-        "OfficeActivity | {} | where UserId =~ {} | where Operation in (\"New-InboxRule\", \"Set-InboxRule\", \"UpdateInboxRules\", \"Set-Mailbox\") | project TimeGenerated, Operation, ClientIP, Parameters",
+        "OfficeActivity | {} | where UserId =~ {} \
+         | where Operation in \
+         (\"New-InboxRule\", \"Set-InboxRule\", \"UpdateInboxRules\", \"Set-Mailbox\") \
+         | project TimeGenerated, Operation, ClientIP, Parameters",
         b.window, b.upn
     );
     b.push(
@@ -153,7 +162,9 @@ fn mailbox_rules(b: &mut Builder) {
 
 fn role_changes(b: &mut Builder) {
     let q = format!(
-        "AuditLogs | {} | where Category == \"RoleManagement\" | where TargetResources has {} or InitiatedBy has {} | project TimeGenerated, OperationName, Result, InitiatedBy, TargetResources",
+        "AuditLogs | {} | where Category == \"RoleManagement\" \
+         | where TargetResources has {} or InitiatedBy has {} \
+         | project TimeGenerated, OperationName, Result, InitiatedBy, TargetResources",
         b.window, b.upn, b.upn
     );
     b.push(
@@ -164,7 +175,9 @@ fn role_changes(b: &mut Builder) {
 
 fn ueba_and_alerts(b: &mut Builder) {
     let q = format!(
-        "BehaviorAnalytics | {} | where UserPrincipalName =~ {} | project TimeGenerated, ActivityType, ActionType, InvestigationPriority, SourceIPAddress, SourceIPLocation, ActivityInsights",
+        "BehaviorAnalytics | {} | where UserPrincipalName =~ {} \
+         | project TimeGenerated, ActivityType, ActionType, InvestigationPriority, \
+         SourceIPAddress, SourceIPLocation, ActivityInsights",
         b.window, b.upn
     );
     b.push(
@@ -172,7 +185,8 @@ fn ueba_and_alerts(b: &mut Builder) {
         q,
     );
     let q = format!(
-        "SecurityAlert | {} | where Entities has {} | project TimeGenerated, AlertName, AlertSeverity, ProductName, Tactics, Techniques",
+        "SecurityAlert | {} | where Entities has {} \
+         | project TimeGenerated, AlertName, AlertSeverity, ProductName, Tactics, Techniques",
         b.window, b.upn
     );
     b.push("Security alerts that name the user in the case window", q);
@@ -187,7 +201,10 @@ fn pivots(b: &mut Builder) {
         .or_else(|| b.facts(K::ThreatIntel, "ip"));
     if let Some(ip) = ip {
         let q = format!(
-            "union SigninLogs, AADNonInteractiveUserSignInLogs | where TimeGenerated > ago(30d) | where IPAddress == {} | summarize SignIns = count(), Users = dcount(UserPrincipalName), FirstSeen = min(TimeGenerated) by IPAddress, Location",
+            "union SigninLogs, AADNonInteractiveUserSignInLogs | where TimeGenerated > ago(30d) \
+             | where IPAddress == {} \
+             | summarize SignIns = count(), Users = dcount(UserPrincipalName), \
+             FirstSeen = min(TimeGenerated) by IPAddress, Location",
             kql_str(&ip)
         );
         b.push(
@@ -197,25 +214,31 @@ fn pivots(b: &mut Builder) {
     }
     if let Some(country) = b.facts(K::FirstTimeCountry, "country") {
         let q = format!(
-            "SigninLogs | where TimeGenerated > ago(30d) | where Location == {} | summarize SignIns = count(), Users = dcount(UserPrincipalName) by AppDisplayName",
+            "SigninLogs | where TimeGenerated > ago(30d) | where Location == {} \
+             | summarize SignIns = count(), Users = dcount(UserPrincipalName) by AppDisplayName",
             kql_str(&country)
         );
         b.push("Pivot: sign-ins from the new country across the tenant", q);
     }
     if kinds(b.ctx).contains(&K::BulkDownload) {
         let q = format!(
-            "OfficeActivity | where TimeGenerated > ago(30d) | where UserId =~ {} | where Operation == \"FileDownloaded\" | summarize Downloads = count() by Day = bin(TimeGenerated, 1d) | order by Day asc",
+            "OfficeActivity | where TimeGenerated > ago(30d) | where UserId =~ {} \
+             | where Operation == \"FileDownloaded\" \
+             | summarize Downloads = count() by Day = bin(TimeGenerated, 1d) | order by Day asc",
             b.upn
         );
         b.push("Pivot: the user's daily downloads over 30 days", q);
     }
     let q = format!(
-        "IdentityInfo | where AccountUPN =~ {} | summarize arg_max(TimeGenerated, *) by AccountObjectId | project AccountUPN, Department, JobTitle, Manager, AssignedRoles, UserState",
+        "IdentityInfo | where AccountUPN =~ {} \
+         | summarize arg_max(TimeGenerated, *) by AccountObjectId \
+         | project AccountUPN, Department, JobTitle, Manager, AssignedRoles, UserState",
         b.upn
     );
     b.push("Directory profile of the user (newest snapshot)", q);
     let q = format!(
-        "UEBA_AI_Context_CL | where TimeGenerated > ago(90d) | where Entity =~ {} | project TimeGenerated, RiskLevel, RiskScore, Summary, EvidenceIds",
+        "UEBA_AI_Context_CL | where TimeGenerated > ago(90d) | where Entity =~ {} \
+         | project TimeGenerated, RiskLevel, RiskScore, Summary, EvidenceIds",
         b.upn
     );
     b.push("Earlier investigation starters for the same user", q);

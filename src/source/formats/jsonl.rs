@@ -221,7 +221,8 @@ mod tests {
     #[test]
     fn export_body_on_one_line_yields_each_record() {
         let items = read(
-            "{\"records\":[{\"Type\":\"A\"},{\"Type\":\"B\"}]}\n{\"records\":[]}\n{\"Type\":\"C\"}\n",
+            "{\"records\":[{\"Type\":\"A\"},{\"Type\":\"B\"}]}\n\
+             {\"records\":[]}\n{\"Type\":\"C\"}\n",
         );
         let got: Vec<(u64, u32, String)> = items
             .iter()

@@ -237,7 +237,9 @@ fn mixed_formats_and_folders_merge_and_count_bytes() {
     );
     write(
         &root.join("portal.csv"),
-        "Id,\"TimeGenerated [UTC]\"\ncsv1,\"3/4/2025, 9:05:20.000 AM\"\ncsv2,\"3/4/2025, 9:06:00.000 AM\"\n",
+        "Id,\"TimeGenerated [UTC]\"\n\
+         csv1,\"3/4/2025, 9:05:20.000 AM\"\n\
+         csv2,\"3/4/2025, 9:06:00.000 AM\"\n",
     );
     let r = replay(&[root.to_path_buf()], 4);
     let counter = r.bytes_counter();
