@@ -104,7 +104,7 @@ mod tests {
             assert_eq!(cols[0].name, "TimeGenerated");
             assert_eq!(cols[0].kind, ColumnType::DateTime);
         }
-        assert_eq!(context_columns().len(), 45);
+        assert_eq!(context_columns().len(), 46);
     }
 
     #[test]

@@ -21,6 +21,7 @@ const SAMPLE: &str = r#"{
     "Entity": "adelev@contoso.com",
     "EntityKey": "adelev@contoso.com",
     "EntityObjectId": "",
+    "EntityDisplayName": "",
     "Department": "Finance",
     "WindowStart": "2024-09-26T05:15:00.000000Z",
     "WindowEnd": "2024-09-26T05:30:00.000000Z",

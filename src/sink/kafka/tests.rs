@@ -6,7 +6,8 @@ use crate::decode::event::Origin;
 const TEMPLATE: &str = r#"{
     "TimeGenerated": "2025-03-04T09:30:00.000000Z", "RecordId": "r1", "WindowId": "w1",
     "Version": 1, "WorkspaceId": "ws", "EntityType": "user", "Entity": "Alex",
-    "EntityKey": "alex@contoso.com", "EntityObjectId": "", "Department": "",
+    "EntityKey": "alex@contoso.com", "EntityObjectId": "", "EntityDisplayName": "",
+    "Department": "",
     "WindowStart": "2025-03-04T09:00:00.000000Z", "WindowEnd": "2025-03-04T09:15:00.000000Z",
     "TriggerTypes": [], "Triggers": [], "CoalescedTriggers": 0, "RiskLevel": "high",
     "RiskScore": 70, "Confidence": 0.5, "Summary": "s", "Narrative": "n",
