@@ -31,10 +31,9 @@ pub fn bare_parse(inputs: &[PathBuf]) -> anyhow::Result<ParseReport> {
     let mut line = Vec::with_capacity(64 * 1024);
     for f in &files {
         let raw = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
-        let mut head = [0u8; 2];
-        let n = (&raw).read(&mut head)?;
-        let raw = std::fs::File::open(f)?;
-        let reader: Box<dyn Read> = if n == 2 && head == [0x1f, 0x8b] {
+        let mut raw = BufReader::new(raw);
+        let gzip = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        let reader: Box<dyn Read> = if gzip {
             Box::new(flate2::read::MultiGzDecoder::new(raw))
         } else {
             Box::new(raw)

@@ -149,10 +149,7 @@ impl<A: AckHandler> ClientContext for SinkContext<A> {
         &self,
         _config: Option<&str>,
     ) -> Result<OAuthToken, Box<dyn std::error::Error>> {
-        match &self.tokens {
-            Some(t) => t.current(),
-            None => Err("OAUTHBEARER is not configured".into()),
-        }
+        crate::source::kafka::oauth::callback_token(self.tokens.as_ref())
     }
 }
 

@@ -133,10 +133,7 @@ impl ClientContext for RunContext {
         &self,
         _config: Option<&str>,
     ) -> Result<OAuthToken, Box<dyn std::error::Error>> {
-        match &self.tokens {
-            Some(t) => t.current(),
-            None => Err("OAUTHBEARER is not configured".into()),
-        }
+        crate::source::kafka::oauth::callback_token(self.tokens.as_ref())
     }
 }
 

@@ -38,6 +38,17 @@ impl std::fmt::Debug for TokenCache {
     }
 }
 
+/// The token for librdkafka's refresh callback: the cached one, or an error when no Entra
+/// credential is configured (shared by the consumer and producer contexts).
+pub fn callback_token(
+    tokens: Option<&TokenCache>,
+) -> Result<OAuthToken, Box<dyn std::error::Error>> {
+    match tokens {
+        Some(t) => t.current(),
+        None => Err("OAUTHBEARER is not configured".into()),
+    }
+}
+
 impl TokenCache {
     /// The cached token as librdkafka wants it.
     pub fn current(&self) -> Result<OAuthToken, Box<dyn std::error::Error>> {
