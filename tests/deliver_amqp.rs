@@ -78,25 +78,45 @@ fn config(url: &str, queue: &str) -> AmqpConfig {
         backoff_ms: 50,
         max_attempts: 8,
         send_timeout_secs: 10,
+        connect_timeout_secs: 10,
         ..AmqpConfig::default()
+    }
+}
+
+/// Fails the test with a message instead of letting a silent broker stall the suite.
+async fn step<T>(what: &str, secs: u64, fut: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(secs), fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: no answer from the broker within {secs}s"),
     }
 }
 
 /// Receive until `want` distinct message ids arrived; returns id → bodies seen.
 async fn receive(url: &str, queue: &str, want: usize) -> BTreeMap<String, Vec<Vec<u8>>> {
-    let mut conn = Connection::open("deliver-test-receiver", url)
+    let mut conn = step(
+        "receiver connection",
+        30,
+        Connection::open("deliver-test-receiver", url),
+    )
+    .await
+    .unwrap();
+    let mut session = step("receiver session", 30, Session::begin(&mut conn))
         .await
         .unwrap();
-    let mut session = Session::begin(&mut conn).await.unwrap();
     let name = format!("recv-{}", uuid::Uuid::new_v4());
-    let mut receiver = Receiver::attach(&mut session, name, queue).await.unwrap();
+    let mut receiver = step(
+        "receiver attach",
+        30,
+        Receiver::attach(&mut session, name, queue),
+    )
+    .await
+    .unwrap();
     let mut got: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     while got.len() < want {
-        let d = tokio::time::timeout(Duration::from_secs(20), receiver.recv::<Body<Value>>())
+        let d = step("next message", 20, receiver.recv::<Body<Value>>())
             .await
-            .expect("messages keep arriving")
             .unwrap();
-        receiver.accept(&d).await.unwrap();
+        step("accept", 20, receiver.accept(&d)).await.unwrap();
         let id = match d
             .message()
             .properties
@@ -112,9 +132,13 @@ async fn receive(url: &str, queue: &str, want: usize) -> BTreeMap<String, Vec<Ve
         };
         got.entry(id).or_default().push(body);
     }
-    let _ = receiver.detach().await;
-    let _ = session.end().await;
-    let _ = conn.close().await;
+    // RabbitMQ 3.x may never answer a detach; the goodbye is best effort.
+    let bye = async {
+        let _ = receiver.detach().await;
+        let _ = session.end().await;
+        let _ = conn.close().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), bye).await;
     got
 }
 
@@ -128,10 +152,10 @@ async fn records_come_back_with_their_ids_and_bodies() {
     let q = queue();
     let recs = support::records(50, "audit");
     let sink = AmqpSink::new(&config(&url, &q), None).unwrap();
-    let report = sink.deliver(&recs).await;
+    let report = step("deliver", 120, sink.deliver(&recs)).await;
     assert_eq!(report.delivered, support::ids(&recs));
     assert!(report.pending.is_empty() && report.dead.is_empty());
-    sink.close().await;
+    step("close", 30, sink.close()).await;
 
     let got = receive(&url, &q, recs.len()).await;
     assert_eq!(got.len(), 50);
@@ -169,7 +193,7 @@ async fn connection_dropped_mid_stream_loses_nothing() {
         }
     }
     assert!(cut >= 1, "the sink had connected through the relay");
-    let report = sending.await.unwrap();
+    let report = step("deliver across the cut", 180, sending).await.unwrap();
     assert_eq!(
         report.delivered,
         support::ids(&recs),
@@ -180,7 +204,7 @@ async fn connection_dropped_mid_stream_loses_nothing() {
         !relay.conns.lock().unwrap().is_empty(),
         "the sink reconnected after the cut"
     );
-    sink.close().await;
+    step("close", 30, sink.close()).await;
 
     let got = receive(&url, &q, recs.len()).await;
     let want: BTreeSet<String> = support::ids(&recs).into_iter().collect();
@@ -195,11 +219,19 @@ async fn idle_connection_closed_by_the_peer_recovers_on_the_next_send() {
     let relay = Relay::start(via_relay(&url, 0).1).await;
     let (relayed, _) = via_relay(&url, relay.port);
     let sink = AmqpSink::new(&config(&relayed, &q), None).unwrap();
-    assert_eq!(sink.deliver(&recs[..5]).await.delivered.len(), 5);
+    assert_eq!(
+        step("first deliver", 60, sink.deliver(&recs[..5]))
+            .await
+            .delivered
+            .len(),
+        5
+    );
     assert_eq!(relay.cut(), 1);
-    let second = sink.deliver(&recs[5..]).await;
+    // The link stays idle after the cut, as it would before the next batch in production.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = step("deliver after the cut", 120, sink.deliver(&recs[5..])).await;
     assert_eq!(second.delivered, support::ids(&recs[5..]));
-    sink.close().await;
+    step("close", 30, sink.close()).await;
     let got = receive(&url, &q, 10).await;
     assert_eq!(got.len(), 10);
 }
@@ -222,7 +254,39 @@ async fn unreachable_broker_leaves_records_pending() {
     };
     let sink = AmqpSink::new(&cfg, None).unwrap();
     let recs = support::records(3, "audit");
-    let report = sink.deliver(&recs).await;
+    let report = step("deliver to nowhere", 60, sink.deliver(&recs)).await;
     assert_eq!(report.pending, support::ids(&recs));
     assert!(report.delivered.is_empty());
+}
+
+#[tokio::test]
+async fn silent_broker_times_out_the_connect_and_leaves_records_pending() {
+    // Accepts the socket and never says a word, like a half-open connection through a proxy.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let keep = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            keep.lock().unwrap().push(sock);
+        }
+    });
+    let cfg = AmqpConfig {
+        max_attempts: 2,
+        connect_timeout_secs: 1,
+        ..config(
+            &format!("amqp://guest:guest@127.0.0.1:{port}"),
+            "/queue/silent",
+        )
+    };
+    let sink = AmqpSink::new(&cfg, None).unwrap();
+    let recs = support::records(3, "audit");
+    let report = step("deliver to a silent broker", 30, sink.deliver(&recs)).await;
+    assert_eq!(report.pending, support::ids(&recs));
+    assert!(report.delivered.is_empty() && report.dead.is_empty());
+    assert_eq!(
+        accepted.lock().unwrap().len(),
+        2,
+        "one connection per attempt, each given up after the connect timeout"
+    );
 }

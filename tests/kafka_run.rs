@@ -27,11 +27,14 @@ async fn run_until(
         }
         let _ = tx.send(());
     });
-    let report = run::run(config(&cfg_text), async {
+    let running = run::run(config(&cfg_text), async {
         let _ = rx.await;
-    })
-    .await
-    .expect("run ends cleanly");
+    });
+    // The drain deadline is seconds; a run that outlives the signal by a minute is stuck.
+    let report = tokio::time::timeout(limit + Duration::from_secs(60), running)
+        .await
+        .expect("run stops within a minute of the shutdown signal")
+        .expect("run ends cleanly");
     watcher.await.expect("watcher");
     report
 }

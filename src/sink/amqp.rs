@@ -39,6 +39,10 @@ use crate::sink::sas::ConnectionString;
 pub const MAX_MESSAGE_BYTES: usize = 1_000_000;
 /// Room left for the message envelope (properties, section headers).
 const ENVELOPE_BYTES: usize = 1024;
+/// How long an orderly close may take before the connection is simply dropped.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// How long to wait for the goodbye of a link that already failed.
+const GOODBYE_WAIT: Duration = Duration::from_secs(2);
 
 /// How the connection authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -74,6 +78,9 @@ pub struct AmqpConfig {
     pub backoff_ms: u64,
     /// Longest wait for a delivery outcome.
     pub send_timeout_secs: u64,
+    /// Longest wait for open, begin, CBS put-token and attach together; a broker that accepts
+    /// the socket and then stays silent counts as a failed attempt.
+    pub connect_timeout_secs: u64,
 }
 
 impl Default for AmqpConfig {
@@ -89,6 +96,7 @@ impl Default for AmqpConfig {
             max_attempts: 6,
             backoff_ms: 500,
             send_timeout_secs: 30,
+            connect_timeout_secs: 30,
         }
     }
 }
@@ -189,6 +197,18 @@ impl AmqpSink {
     }
 
     async fn connect(&self) -> anyhow::Result<Link> {
+        let wait = Duration::from_secs(self.cfg.connect_timeout_secs.max(1));
+        match tokio::time::timeout(wait, self.open_link()).await {
+            Ok(link) => link,
+            Err(_) => anyhow::bail!(
+                "no answer from {} within {}s while opening the link",
+                self.host,
+                wait.as_secs()
+            ),
+        }
+    }
+
+    async fn open_link(&self) -> anyhow::Result<Link> {
         let mut builder = Connection::builder().container_id(format!(
             "{}-{}",
             self.cfg.container_id,
@@ -242,6 +262,11 @@ impl AmqpSink {
     }
 
     async fn send_one(&self, link: &mut Link, rec: &OutputRecord) -> Result<(), SendFailure> {
+        // A connection the peer closed while idle (Event Hubs cuts at 240 s) is noticed here
+        // rather than after a send timeout.
+        if link.conn.is_closed() || link.session.is_ended() {
+            return Err(SendFailure::Broken("connection closed by the peer".into()));
+        }
         if link.refresh_at.is_some_and(|t| t <= cbs::unix_now()) {
             link.refresh_at = self
                 .put_token(&mut link.session)
@@ -266,10 +291,12 @@ impl AmqpSink {
         }
     }
 
-    /// Close the link and connection (best effort).
+    /// Close the link and connection (best effort, bounded: some brokers never answer a detach).
     pub async fn close(&self) {
         if let Some(link) = self.link.lock().await.take() {
-            shut(link).await;
+            if tokio::time::timeout(CLOSE_WAIT, shut(link)).await.is_err() {
+                tracing::debug!(host = %self.host, "AMQP peer did not answer the close in time");
+            }
         }
     }
 
@@ -343,7 +370,7 @@ impl Sink for AmqpSink {
                     );
                     if let Some(old) = slot.take() {
                         // The peer may already be gone; do not wait long for a goodbye.
-                        let _ = tokio::time::timeout(Duration::from_secs(2), shut(old)).await;
+                        let _ = tokio::time::timeout(GOODBYE_WAIT, shut(old)).await;
                     }
                     self.sleeper.sleep(self.backoff(failures)).await;
                 }

@@ -126,7 +126,9 @@ pub async fn put_token(
         timestamp(token.expires_at),
     );
     let result = client.put_token(audience, cbs_token).await;
-    let _ = client.close().await;
+    // The CBS link is closed best effort: a peer that never answers the detach must not stall
+    // the connection being opened.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), client.close()).await;
     result.map_err(|e| anyhow::anyhow!("CBS put-token for {audience}: {e:?}"))?;
     tracing::debug!(
         audience,
