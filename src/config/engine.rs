@@ -63,7 +63,7 @@ pub struct StateConfig {
     pub max_events_per_entity: usize,
     /// Recent events older than this (behind the entity's newest) are dropped.
     pub max_event_age_secs: i64,
-    /// Evidence ids remembered for duplicate detection.
+    /// Evidence ids held for duplicate detection; the newest half of them is always held.
     pub dedup_capacity: u64,
     /// Baseline counts halve every this many days.
     pub half_life_days: f64,

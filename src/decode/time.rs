@@ -7,7 +7,7 @@
 //! - portal CSV and US forms, month first (`8/11/2023, 6:36:04.536 AM`, `3/4/2025 9:15:02 AM`,
 //!   `08/11/2023 00:00:00`), also flagged naive.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 
 /// A parsed instant and whether the input lacked an explicit zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +52,8 @@ pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
 
 fn parse_iso(s: &str) -> Option<Parsed> {
     let (body, offset_secs) = split_zone(s);
-    let body = body.replace(' ', "T");
-    let (date_part, time_part) = body.split_once('T').unwrap_or((&body, "00:00:00"));
-    let date = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?;
+    let (date_part, time_part) = body.split_once(['T', ' ']).unwrap_or((body, "00:00:00"));
+    let date = parse_ymd(date_part)?;
     let time = parse_clock(time_part)?;
     let local = NaiveDateTime::new(date, time);
     let utc = Utc.from_utc_datetime(&local) - chrono::Duration::seconds(offset_secs.unwrap_or(0));
@@ -62,6 +61,26 @@ fn parse_iso(s: &str) -> Option<Parsed> {
         time: utc,
         naive: offset_secs.is_none(),
     })
+}
+
+/// `YYYY-M[M]-D[D]`, digits only.
+fn parse_ymd(s: &str) -> Option<NaiveDate> {
+    let mut parts = s.split('-');
+    let year = digits(parts.next()?, 4, 4)?;
+    let month = digits(parts.next()?, 1, 2)?;
+    let day = digits(parts.next()?, 1, 2)?;
+    if parts.next().is_some() {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)
+}
+
+/// An unsigned number of `min..=max` ASCII digits.
+fn digits(s: &str, min: usize, max: usize) -> Option<u32> {
+    if s.len() < min || s.len() > max || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// Split a trailing `Z` or `±hh:mm` / `±hhmm` off an ISO timestamp.
@@ -134,10 +153,10 @@ fn parse_us(s: &str) -> Option<DateTime<Utc>> {
     let mut time = parse_clock(clock)?;
     match meridiem.as_deref() {
         None => {}
-        Some("AM") if time.format("%H").to_string() == "12" => {
+        Some("AM") if time.hour() == 12 => {
             time -= chrono::Duration::hours(12);
         }
-        Some("PM") if time.format("%H").to_string() != "12" => {
+        Some("PM") if time.hour() != 12 => {
             time += chrono::Duration::hours(12);
         }
         Some("AM") | Some("PM") => {}

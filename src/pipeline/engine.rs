@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use moka::sync::Cache;
 use serde_json::{Map, Value};
 
 use crate::config::engine::{ContextConfig, StateConfig, TriggerConfig, WindowConfig};
@@ -23,6 +22,7 @@ use crate::entity::directory::Directory;
 use crate::entity::keys::EntityKey;
 use crate::entity::state::{EntityStore, lock};
 use crate::pipeline::apply;
+use crate::pipeline::seen::SeenIds;
 use crate::pipeline::stats::Stats;
 use crate::sink::dead_letter::DeadLetter;
 use crate::trigger::coalesce::{Added, Coalescer, ReadyCase};
@@ -143,7 +143,7 @@ pub struct Engine {
     scope: Scope,
     /// Evidence ids already seen; bounded, so very old duplicates may pass (they then only
     /// re-feed a baseline and coalesce into an existing case).
-    dedup: Cache<String, (), ahash::RandomState>,
+    dedup: SeenIds,
     pub(crate) directory: Directory,
     pub(crate) store: EntityStore,
     clock: EventClock,
@@ -164,9 +164,7 @@ impl Engine {
         let w = &cfg.window;
         Engine {
             scope: Scope::new(&cfg.scope),
-            dedup: Cache::builder()
-                .max_capacity(cfg.state.dedup_capacity)
-                .build_with_hasher(ahash::RandomState::new()),
+            dedup: SeenIds::new(cfg.state.dedup_capacity),
             directory: Directory::default(),
             store: EntityStore::new(cfg.state.budget_bytes),
             clock: EventClock::new(
@@ -299,11 +297,10 @@ impl Engine {
                 self.directory.apply_peer(row);
             }
             Decoded::Event(ev) => {
-                if self.dedup.contains_key(&ev.evidence_id) {
+                if !self.dedup.insert(&ev.evidence_id) {
                     self.stats.duplicates_dropped += 1;
                     return;
                 }
-                self.dedup.insert(ev.evidence_id.clone(), ());
                 for w in &ev.warnings {
                     let kind = w.split_once('=').map_or(w.as_str(), |(k, _)| k);
                     Stats::bump(&mut self.stats.parse_warnings, kind);

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod narration;
 pub mod replay;
 pub mod run;
+mod seen;
 pub mod stats;
 
 use crate::config::Config;

@@ -67,7 +67,14 @@ fn walk(dir: &Path, found: &mut Vec<(PathBuf, u64)>) -> Result<()> {
             .with_context(|| format!("cannot stat {}", path.display()))?;
         if kind.is_dir() {
             walk(&path, found)?;
-        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+        } else if kind.is_file() {
+            // Stat relative to the open directory: no walk of the whole path per file.
+            let size = entry
+                .metadata()
+                .with_context(|| format!("cannot stat {}", path.display()))?
+                .len();
+            found.push((path, size));
+        } else if kind.is_symlink() && path.is_file() {
             // Linked files replay like real ones; linked directories are not followed, so a
             // link cycle cannot make the walk endless.
             let size = fs::metadata(&path)
