@@ -293,10 +293,10 @@ impl AmqpSink {
 
     /// Close the link and connection (best effort, bounded: some brokers never answer a detach).
     pub async fn close(&self) {
-        if let Some(link) = self.link.lock().await.take() {
-            if tokio::time::timeout(CLOSE_WAIT, shut(link)).await.is_err() {
-                tracing::debug!(host = %self.host, "AMQP peer did not answer the close in time");
-            }
+        if let Some(link) = self.link.lock().await.take()
+            && tokio::time::timeout(CLOSE_WAIT, shut(link)).await.is_err()
+        {
+            tracing::debug!(host = %self.host, "AMQP peer did not answer the close in time");
         }
     }
 
