@@ -60,9 +60,12 @@ TOML
 "$BIN" --log-level warn run --config "$WORK/run.toml" --summary-json "$WORK/run.json" \
   2> "$WORK/run.log" &
 PID=$!
-# Wait until every message is consumed and the quiet-input flush has run.
+trap 'kill -TERM "$PID" 2>/dev/null || true' EXIT
+# Wait until every message is consumed and the quiet-input flush has run. The metrics endpoint
+# refuses connections until `run` has started it.
 for _ in $(seq 1200); do
-  seen=$(curl -s http://127.0.0.1:19464/metrics | awk '/^ueba_messages_in_total /{print $2}')
+  seen=$(curl -s http://127.0.0.1:19464/metrics 2>/dev/null \
+    | awk '/^ueba_messages_in_total /{print $2}' || true)
   [ "${seen:-0}" -ge "$MSGS" ] && break
   sleep 0.5
 done
