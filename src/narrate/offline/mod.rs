@@ -22,7 +22,7 @@ use minijinja::{Environment, context};
 
 use self::facts::{day, hhmm, usual_hours};
 use super::Audience;
-use super::schema::{Claim, Narrative};
+use super::schema::{Claim, Hypothesis, HypothesisKind, Narrative, RiskLevel};
 use crate::context::types::{CaseContext, TriggerHit};
 
 pub use self::queries::kql_str;
@@ -59,7 +59,9 @@ impl OfflineNarrator {
             .map(sentences::trigger_sentence)
             .collect();
         let summary = self.summary(ctx, strongest, score, assess::level_word(level));
-        let narrative = self.narrative(ctx, strongest, &trigger_sentences, &timeline, &playbooks);
+        let hypotheses = hypotheses::hypotheses(ctx);
+        let first = first_action(level, &hypotheses, &playbooks);
+        let narrative = self.narrative(ctx, strongest, &trigger_sentences, &timeline, first);
         Narrative {
             summary,
             narrative,
@@ -67,7 +69,7 @@ impl OfflineNarrator {
             peer_comparison: self.peers(ctx),
             risk_level: level,
             risk_score: score,
-            hypotheses: hypotheses::hypotheses(ctx),
+            hypotheses,
             kql_queries: queries::queries(ctx, self.audience),
             mitre_techniques: assess::mitre(ctx),
             playbooks,
@@ -129,7 +131,7 @@ impl OfflineNarrator {
         strongest: Option<&TriggerHit>,
         trigger_sentences: &[String],
         timeline: &[(String, String)],
-        playbooks: &[String],
+        first_action: Option<&str>,
     ) -> String {
         let (name, shown_limit) = match self.audience {
             Audience::Tier1 => (render::NARRATIVE_TIER1, TIER1_TIMELINE),
@@ -138,7 +140,7 @@ impl OfflineNarrator {
         let view = context! {
             who => who(ctx),
             when => when(ctx, strongest),
-            first_action => playbooks.first(),
+            first_action,
             profile => profile(ctx),
             trigger_sentences,
             trigger_count => ctx.triggers.len(),
@@ -186,6 +188,30 @@ fn strongest(ctx: &CaseContext) -> Option<&TriggerHit> {
         .enumerate()
         .max_by_key(|(i, t)| (t.severity, Reverse(*i)))
         .map(|(_, t)| t)
+}
+
+/// What the analyst should do first. Containment leads only for high and critical cases; below
+/// that, the deciding check of the leading compromise hypothesis comes first, so a likely
+/// business trip does not open with revoking the user's sessions.
+fn first_action<'a>(
+    level: RiskLevel,
+    hypotheses: &'a [Hypothesis],
+    playbooks: &'a [String],
+) -> Option<&'a str> {
+    let contain = playbooks.first().map(String::as_str);
+    if matches!(level, RiskLevel::High | RiskLevel::Critical) {
+        return contain;
+    }
+    hypotheses
+        .iter()
+        .filter(|h| h.kind == HypothesisKind::Malicious)
+        .fold(None::<&Hypothesis>, |best, h| match best {
+            Some(b) if b.likelihood >= h.likelihood => Some(b),
+            _ => Some(h),
+        })
+        .and_then(|h| h.verification_steps.first())
+        .map(String::as_str)
+        .or(contain)
 }
 
 fn who(ctx: &CaseContext) -> String {
@@ -298,4 +324,44 @@ fn claims(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hypothesis(kind: HypothesisKind, likelihood: f64, step: &str) -> Hypothesis {
+        Hypothesis {
+            kind,
+            title: String::new(),
+            likelihood,
+            rationale: String::new(),
+            verification_steps: vec![step.to_owned()],
+            evidence_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn containment_leads_only_high_and_critical_cases() {
+        let hyps = [
+            hypothesis(HypothesisKind::Benign, 0.6, "ask the manager about travel"),
+            hypothesis(HypothesisKind::Malicious, 0.3, "check the IP"),
+            hypothesis(HypothesisKind::Malicious, 0.4, "ask the user out of band"),
+        ];
+        let books = vec!["Revoke user sessions (Entra ID)".to_owned()];
+        assert_eq!(
+            first_action(RiskLevel::Medium, &hyps, &books),
+            Some("ask the user out of band")
+        );
+        assert_eq!(
+            first_action(RiskLevel::High, &hyps, &books),
+            Some("Revoke user sessions (Entra ID)")
+        );
+        assert_eq!(
+            first_action(RiskLevel::Low, &hyps[..1], &books),
+            Some("Revoke user sessions (Entra ID)"),
+            "without a compromise hypothesis the playbook is all there is"
+        );
+        assert_eq!(first_action(RiskLevel::Low, &[], &[]), None);
+    }
 }

@@ -247,7 +247,8 @@ pub(super) fn evidence_line(ctx: &CaseContext, e: &EvidenceItem) -> String {
     };
     let head = [
         Some(format!(
-            "{} {}: {}",
+            "{} {} {}: {}",
+            day(e.time),
             hhmm(e.time),
             e.table,
             f("operation").unwrap_or("activity")
