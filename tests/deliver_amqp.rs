@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fe2o3_amqp::connection::ConnectionHandle;
+use fe2o3_amqp::session::SessionHandle;
 use fe2o3_amqp::types::messaging::{Body, MessageId};
 use fe2o3_amqp::types::primitives::Value;
 use fe2o3_amqp::{Connection, Receiver, Session};
@@ -91,26 +93,38 @@ async fn step<T>(what: &str, secs: u64, fut: impl std::future::Future<Output = T
     }
 }
 
+/// The test's own receiving side. Opening it is retried: a broker slow to answer one handshake
+/// must not fail a test about the sink.
+async fn open_receiver(
+    url: &str,
+    queue: &str,
+) -> (ConnectionHandle<()>, SessionHandle<()>, Receiver) {
+    for attempt in 1..=3 {
+        let opening = async {
+            let mut conn = Connection::open("deliver-test-receiver", url)
+                .await
+                .map_err(|e| format!("connection: {e:?}"))?;
+            let mut session = Session::begin(&mut conn)
+                .await
+                .map_err(|e| format!("session: {e:?}"))?;
+            let name = format!("recv-{}", uuid::Uuid::new_v4());
+            let receiver = Receiver::attach(&mut session, name, queue)
+                .await
+                .map_err(|e| format!("attach: {e:?}"))?;
+            Ok::<_, String>((conn, session, receiver))
+        };
+        match tokio::time::timeout(Duration::from_secs(20), opening).await {
+            Ok(Ok(opened)) => return opened,
+            Ok(Err(e)) => eprintln!("test receiver, attempt {attempt}: {e}"),
+            Err(_) => eprintln!("test receiver, attempt {attempt}: no answer within 20 s"),
+        }
+    }
+    panic!("the test receiver could not attach to {queue} in 3 attempts");
+}
+
 /// Receive until `want` distinct message ids arrived; returns id → bodies seen.
 async fn receive(url: &str, queue: &str, want: usize) -> BTreeMap<String, Vec<Vec<u8>>> {
-    let mut conn = step(
-        "receiver connection",
-        30,
-        Connection::open("deliver-test-receiver", url),
-    )
-    .await
-    .unwrap();
-    let mut session = step("receiver session", 30, Session::begin(&mut conn))
-        .await
-        .unwrap();
-    let name = format!("recv-{}", uuid::Uuid::new_v4());
-    let mut receiver = step(
-        "receiver attach",
-        30,
-        Receiver::attach(&mut session, name, queue),
-    )
-    .await
-    .unwrap();
+    let (mut conn, mut session, mut receiver) = open_receiver(url, queue).await;
     let mut got: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
     while got.len() < want {
         let d = step("next message", 20, receiver.recv::<Body<Value>>())
