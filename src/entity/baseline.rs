@@ -121,7 +121,10 @@ pub struct Baseline {
     pub resources: Dimension,
     pub devices: Dimension,
     pub isps: Dimension,
+    /// Activity per UTC hour over finished, non-anomalous days (decayed).
     hours: [f64; 24],
+    /// Activity per UTC hour of the running day; folded into `hours` when the day ends normally.
+    day_hours: [f64; 24],
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
     pub events: u64,
@@ -155,10 +158,13 @@ impl Baseline {
         self.first_seen = Some(self.first_seen.map_or(at, |f| f.min(at)));
         self.last_seen = Some(self.last_seen.map_or(at, |l| l.max(at)));
         self.events += 1;
-        self.hours[at.hour() as usize] += 1.0;
         if Some(at.date_naive()) == self.day {
+            self.day_hours[at.hour() as usize] += 1.0;
             self.day_events += 1;
             self.day_downloads += u32::from(obs.download);
+        } else {
+            // A late row of a finished day joins that day's history directly.
+            self.hours[at.hour() as usize] += 1.0;
         }
         let dims: [(&mut Dimension, Option<&str>); 5] = [
             (&mut self.countries, obs.country),
@@ -181,6 +187,9 @@ impl Baseline {
             Some(d) if d >= today => return,
             Some(_) if self.discount_day => self.discount_day = false,
             Some(_) => {
+                for (h, n) in self.hours.iter_mut().zip(self.day_hours) {
+                    *h += n;
+                }
                 self.daily_events_mean =
                     ewma(self.daily_events_mean, self.day_events, self.days_counted);
                 self.daily_downloads_mean = ewma(
@@ -193,6 +202,7 @@ impl Baseline {
             None => {}
         }
         self.day = Some(today);
+        self.day_hours = [0.0; 24];
         self.day_events = 0;
         self.day_downloads = 0;
         if let Some(last) = self.last_decay_day {
@@ -214,8 +224,8 @@ impl Baseline {
         self.last_decay_day = Some(today);
     }
 
-    /// Keep the running day out of the daily means (it triggered: anomalies must not become
-    /// the baseline they are measured against).
+    /// Keep the running day out of the daily means and the usual hours (it triggered:
+    /// anomalies must not become the baseline they are measured against).
     pub fn discount_current_day(&mut self) {
         self.discount_day = true;
     }
@@ -228,7 +238,8 @@ impl Baseline {
         }
     }
 
-    /// UTC hours holding `share` of the activity, ascending; empty without history.
+    /// UTC hours holding `share` of the activity of finished days, ascending; empty without
+    /// history.
     pub fn usual_hours(&self, share: f64) -> Vec<u8> {
         let total: f64 = self.hours.iter().sum();
         if total <= 0.0 {
@@ -374,6 +385,40 @@ mod tests {
         assert!(!hours.contains(&2));
         assert!(hours.iter().all(|h| (8..17).contains(h)));
         assert!(hours.len() >= 7);
+    }
+
+    #[test]
+    fn a_discounted_day_does_not_teach_its_hours() {
+        let mut b = Baseline::default();
+        for day in 1..=10 {
+            for hour in 8..17 {
+                b.observe(t(day, hour), Observation::default(), 30.0);
+            }
+        }
+        // Day 11: a burst at 21:00 that triggered; day 12: an ordinary day.
+        for _ in 0..200 {
+            b.observe(t(11, 21), Observation::default(), 30.0);
+        }
+        b.discount_current_day();
+        b.observe(t(12, 9), Observation::default(), 30.0);
+        assert!(!b.usual_hours(0.8).contains(&21));
+
+        // Without the discount the same burst becomes a usual hour once its day is over.
+        let mut c = Baseline::default();
+        for day in 1..=10 {
+            for hour in 8..17 {
+                c.observe(t(day, hour), Observation::default(), 30.0);
+            }
+        }
+        for _ in 0..200 {
+            c.observe(t(11, 21), Observation::default(), 30.0);
+        }
+        assert!(
+            !c.usual_hours(0.8).contains(&21),
+            "the running day is not history yet"
+        );
+        c.observe(t(12, 9), Observation::default(), 30.0);
+        assert!(c.usual_hours(0.8).contains(&21));
     }
 
     #[test]
