@@ -5,7 +5,8 @@ mod narrate_fixtures;
 use std::collections::BTreeSet;
 
 use narrate_fixtures as fx;
-use ueba_narrator::context::types::CaseContext;
+use ueba_narrator::context::types::{CaseContext, EntityProfile};
+use ueba_narrator::entity::keys::EntityKind;
 use ueba_narrator::narrate::offline::{OfflineNarrator, kql_str};
 use ueba_narrator::narrate::schema::{HypothesisKind, Narrative, RiskLevel};
 use ueba_narrator::narrate::validate::validate;
@@ -400,4 +401,83 @@ fn empty_case_still_has_claims_and_both_hypotheses() {
         n.summary
             .starts_with("Alex.Wilber@Contoso.com: UEBA activity at 01:45 UTC")
     );
+}
+
+/// The same signals, seen on a machine or an address instead of a user.
+fn as_entity(kind: EntityKind, id: &str) -> CaseContext {
+    let mut ctx = fx::ueba_signals();
+    ctx.entity = EntityProfile {
+        kind: Some(kind),
+        key: id.into(),
+        display: id.into(),
+        ..Default::default()
+    };
+    ctx
+}
+
+fn titles(n: &Narrative) -> Vec<&str> {
+    n.hypotheses.iter().map(|h| h.title.as_str()).collect()
+}
+
+#[test]
+fn host_case_gets_machine_hypotheses_and_host_queries() {
+    let ctx = as_entity(EntityKind::Host, "contoso-ws-017");
+    for audience in [Audience::Tier1, Audience::Hunter] {
+        let n = narrate(&ctx, audience);
+        assert_eq!(validate(&n, &ctx), vec![], "{audience:?}");
+        assert_eq!(
+            titles(&n),
+            ["Host compromise", "Maintenance or software deployment"]
+        );
+        assert!(n.hypotheses[0].verification_steps[0].contains("process tree of contoso-ws-017"));
+        assert_eq!(n.playbooks[0], "Isolate the device (Defender for Endpoint)");
+        assert!(
+            n.watchlist_proposal.is_none(),
+            "no high-risk-user watchlist for a host"
+        );
+        assert!(n.kql_queries.len() >= 3, "{audience:?}");
+        for q in &n.kql_queries {
+            assert_eq!(kql::check(&q.query), vec![], "{}", q.query);
+            assert!(!q.query.contains("UserPrincipalName =~ \"contoso-ws-017\""));
+            assert!(!q.query.contains("UserId =~"), "{}", q.query);
+        }
+        assert!(
+            n.kql_queries[0]
+                .query
+                .contains("Entities has \"contoso-ws-017\"")
+        );
+        assert!(
+            n.kql_queries[1]
+                .query
+                .contains("SourceDevice =~ \"contoso-ws-017\"")
+        );
+        assert!(
+            n.kql_queries[2]
+                .query
+                .contains("tostring(DeviceDetail.displayName) =~ \"contoso-ws-017\"")
+        );
+    }
+}
+
+#[test]
+fn address_case_gets_infrastructure_hypotheses_and_address_queries() {
+    let ctx = as_entity(EntityKind::Ip, "203.0.113.7");
+    let n = narrate(&ctx, Audience::Tier1);
+    assert_eq!(validate(&n, &ctx), vec![]);
+    assert_eq!(
+        titles(&n),
+        ["Attacker infrastructure", "Shared corporate egress"]
+    );
+    assert_eq!(
+        n.playbooks[0],
+        "Block the IP address (Conditional Access named location)"
+    );
+    let queries: Vec<&str> = n.kql_queries.iter().map(|q| q.query.as_str()).collect();
+    assert_eq!(queries.len(), 3);
+    assert!(queries[0].contains("where IPAddress == \"203.0.113.7\""));
+    assert!(queries[1].contains("where SourceIPAddress == \"203.0.113.7\""));
+    assert!(queries[2].contains("where CallerIpAddress == \"203.0.113.7\""));
+    for q in queries {
+        assert_eq!(kql::check(q), vec![], "{q}");
+    }
 }

@@ -152,6 +152,21 @@ pub(super) fn mitre(ctx: &CaseContext) -> Vec<MitreTechnique> {
 }
 
 pub(super) fn playbooks(ctx: &CaseContext) -> Vec<String> {
+    let machine: &[&str] = match ctx.entity.kind {
+        Some(EntityKind::Host) => &[
+            "Isolate the device (Defender for Endpoint)",
+            "Collect an investigation package (Defender for Endpoint)",
+            "Run a full antivirus scan (Defender for Endpoint)",
+        ],
+        Some(EntityKind::Ip) => &[
+            "Block the IP address (Conditional Access named location)",
+            "Revoke sessions of the accounts that signed in from the address",
+        ],
+        Some(EntityKind::User) | None => &[],
+    };
+    if !machine.is_empty() {
+        return machine.iter().map(|p| p.to_string()).collect();
+    }
     let k = kinds(ctx);
     let mut out: Vec<&str> = Vec::new();
     if has_compromise_signal(ctx) {

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use super::assess::{has_compromise_signal, kinds};
 use super::facts::{day, fact};
 use crate::context::types::{CaseContext, TriggerKind};
+use crate::entity::keys::EntityKind;
 use crate::narrate::schema::{Hypothesis, HypothesisKind};
 
 use TriggerKind as K;
@@ -27,9 +28,16 @@ const COMPROMISE_KINDS: &[TriggerKind] = &[
 ];
 
 pub(super) fn hypotheses(ctx: &CaseContext) -> Vec<Hypothesis> {
+    let malicious_base = malicious_likelihood(ctx);
+    // Travel, forwarding rules and downloads are user stories; a machine or an address needs
+    // its own explanations and checks.
+    match ctx.entity.kind {
+        Some(EntityKind::Host) => return host(ctx, malicious_base),
+        Some(EntityKind::Ip) => return address(ctx, malicious_base),
+        Some(EntityKind::User) | None => {}
+    }
     let k = kinds(ctx);
     let mut out = Vec::new();
-    let malicious_base = malicious_likelihood(ctx);
     if k.iter().any(|x| COMPROMISE_KINDS.contains(x)) || k.contains(&K::InboxForwardingRule) {
         out.push(compromise(ctx, malicious_base));
     }
@@ -77,6 +85,22 @@ fn evidence_of(ctx: &CaseContext, wanted: &[TriggerKind]) -> Vec<String> {
     ids
 }
 
+/// Every trigger kind, for themes that draw on the whole case.
+const ALL_KINDS: &[TriggerKind] = &[
+    K::UebaPriority,
+    K::Anomaly,
+    K::SecurityAlert,
+    K::ThreatIntel,
+    K::RiskySignIn,
+    K::FirstTimeCountry,
+    K::ImpossibleTravel,
+    K::SensitiveResourceFirstAccess,
+    K::BulkDownload,
+    K::PrivilegedRoleAssigned,
+    K::InboxForwardingRule,
+    K::DormantAccountActive,
+];
+
 fn first_fact<'a>(ctx: &'a CaseContext, kind: TriggerKind, key: &str) -> Option<&'a str> {
     ctx.triggers
         .iter()
@@ -120,6 +144,75 @@ fn compromise(ctx: &CaseContext, base: f64) -> Hypothesis {
     ];
     h.evidence_ids = evidence_of(ctx, COMPROMISE_KINDS);
     h
+}
+
+/// Themes for a host: compromise of the machine against maintenance work.
+fn host(ctx: &CaseContext, base: f64) -> Vec<Hypothesis> {
+    let name = &ctx.entity.display;
+    let when = ctx
+        .triggers
+        .first()
+        .map(|t| day(t.time))
+        .unwrap_or_default();
+    let mut bad = hyp(
+        HypothesisKind::Malicious,
+        "Host compromise".into(),
+        base,
+        format!(
+            "Malware or an intruder on {name} may be acting with the rights of its users and \
+             services."
+        ),
+    );
+    bad.verification_steps = vec![
+        format!(
+            "Review the endpoint alerts and process tree of {name} in Defender for Endpoint for \
+             the case window"
+        ),
+        format!("List the accounts that signed in to {name} in the case window and check each"),
+        format!("Check whether {name} contacted addresses or hosts it never contacted before"),
+    ];
+    bad.evidence_ids = evidence_of(ctx, ALL_KINDS);
+    let mut good = hyp(
+        HypothesisKind::Benign,
+        "Maintenance or software deployment".into(),
+        benign_likelihood(base),
+        "Patching, deployments and administrator sessions look unusual on a quiet machine.".into(),
+    );
+    good.verification_steps = vec![
+        format!("Match the activity on {name} to a change record or deployment on {when}"),
+        format!("Ask the owner of {name} whether administrators worked on it"),
+    ];
+    good.evidence_ids = evidence_of(ctx, ALL_KINDS);
+    vec![bad, good]
+}
+
+/// Themes for an IP address: attacker infrastructure against shared egress.
+fn address(ctx: &CaseContext, base: f64) -> Vec<Hypothesis> {
+    let ip = &ctx.entity.display;
+    let mut bad = hyp(
+        HypothesisKind::Malicious,
+        "Attacker infrastructure".into(),
+        base,
+        format!("{ip} may be used for password spraying, token replay or as a compromised device."),
+    );
+    bad.verification_steps = vec![
+        format!("Look up {ip} and the network it belongs to in threat intelligence"),
+        format!("List every account that signed in from {ip} and the outcome of each attempt"),
+        format!("Check whether sign-ins from {ip} passed MFA or used legacy authentication"),
+    ];
+    bad.evidence_ids = evidence_of(ctx, ALL_KINDS);
+    let mut good = hyp(
+        HypothesisKind::Benign,
+        "Shared corporate egress".into(),
+        benign_likelihood(base),
+        "NAT gateways, VPNs and proxies put many users behind one address.".into(),
+    );
+    good.verification_steps = vec![
+        format!("Check whether {ip} is a corporate NAT, VPN or proxy address"),
+        format!("Compare the accounts seen from {ip} with the population it usually serves"),
+    ];
+    good.evidence_ids = evidence_of(ctx, ALL_KINDS);
+    vec![bad, good]
 }
 
 fn bec_forwarding(ctx: &CaseContext, base: f64) -> Hypothesis {

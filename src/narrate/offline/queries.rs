@@ -11,6 +11,7 @@ use super::assess::kinds;
 use super::facts::fact;
 use crate::context::types::{CaseContext, TriggerKind};
 use crate::decode::event::Table;
+use crate::entity::keys::EntityKind;
 use crate::narrate::Audience;
 use crate::narrate::schema::KqlQuery;
 
@@ -80,6 +81,75 @@ pub(super) fn queries(ctx: &CaseContext, audience: Audience) -> Vec<KqlQuery> {
         upn: kql_str(&ctx.entity.key),
         out: Vec::new(),
     };
+    match ctx.entity.kind {
+        Some(EntityKind::Host) => host_queries(&mut b),
+        Some(EntityKind::Ip) => address_queries(&mut b),
+        Some(EntityKind::User) | None => user_queries(&mut b),
+    }
+    if audience == Audience::Hunter {
+        pivots(&mut b);
+    } else {
+        b.out.truncate(3);
+    }
+    b.out
+}
+
+/// Where a machine shows up: alerts naming it, UEBA rows from or to it, sign-ins from it.
+fn host_queries(b: &mut Builder) {
+    let q = format!(
+        "SecurityAlert | {} | where Entities has {} \
+         | project TimeGenerated, AlertName, AlertSeverity, ProductName, Tactics, Techniques",
+        b.window, b.upn
+    );
+    b.push("Security alerts that name the host in the case window", q);
+    let q = format!(
+        "BehaviorAnalytics | {} | where SourceDevice =~ {h} or DestinationDevice =~ {h} \
+         | project TimeGenerated, UserPrincipalName, ActivityType, ActionType, \
+         InvestigationPriority, SourceIPAddress, DevicesInsights",
+        b.window,
+        h = b.upn
+    );
+    b.push("UEBA activity from or to the host in the case window", q);
+    let q = format!(
+        "SigninLogs | {} | where tostring(DeviceDetail.displayName) =~ {} \
+         | project TimeGenerated, UserPrincipalName, IPAddress, AppDisplayName, ResultType",
+        b.window, b.upn
+    );
+    b.push("Sign-ins made from the host in the case window", q);
+}
+
+/// Who used an address and how: sign-in outcomes, UEBA rows, Office and Azure activity.
+fn address_queries(b: &mut Builder) {
+    let q = format!(
+        "SigninLogs | {} | where IPAddress == {} \
+         | summarize Attempts = count(), Users = dcount(UserPrincipalName) \
+         by ResultType, AppDisplayName, ClientAppUsed",
+        b.window, b.upn
+    );
+    b.push(
+        "Sign-in attempts from the address in the case window, by outcome",
+        q,
+    );
+    let q = format!(
+        "BehaviorAnalytics | {} | where SourceIPAddress == {} \
+         | project TimeGenerated, UserPrincipalName, ActivityType, ActionType, \
+         InvestigationPriority, SourceIPLocation",
+        b.window, b.upn
+    );
+    b.push("UEBA activity from the address in the case window", q);
+    let q = format!(
+        "AzureActivity | {} | where CallerIpAddress == {} \
+         | project TimeGenerated, Caller, OperationNameValue, ActivityStatusValue",
+        b.window, b.upn
+    );
+    b.push(
+        "Azure control-plane operations from the address in the case window",
+        q,
+    );
+}
+
+fn user_queries(b: &mut Builder) {
+    let ctx = b.ctx;
     let k = kinds(ctx);
     let sign_in = [
         K::FirstTimeCountry,
@@ -89,19 +159,19 @@ pub(super) fn queries(ctx: &CaseContext, audience: Audience) -> Vec<KqlQuery> {
         K::DormantAccountActive,
     ];
     if sign_in.iter().any(|x| k.contains(x)) || b.has_table(Table::SigninLogs) {
-        signins(&mut b);
+        signins(b);
     }
     if k.contains(&K::BulkDownload) || k.contains(&K::SensitiveResourceFirstAccess) {
-        file_access(&mut b);
+        file_access(b);
     }
     if k.contains(&K::InboxForwardingRule) {
-        mailbox_rules(&mut b);
+        mailbox_rules(b);
     }
     if k.contains(&K::PrivilegedRoleAssigned) || b.has_table(Table::AuditLogs) {
-        role_changes(&mut b);
+        role_changes(b);
     }
     if k.contains(&K::SecurityAlert) || k.contains(&K::Anomaly) || k.contains(&K::UebaPriority) {
-        ueba_and_alerts(&mut b);
+        ueba_and_alerts(b);
     }
     if b.has_table(Table::AzureActivity) {
         let q = format!(
@@ -115,12 +185,6 @@ pub(super) fn queries(ctx: &CaseContext, audience: Audience) -> Vec<KqlQuery> {
             q,
         );
     }
-    if audience == Audience::Hunter {
-        pivots(&mut b);
-    } else {
-        b.out.truncate(3);
-    }
-    b.out
 }
 
 fn signins(b: &mut Builder) {
