@@ -372,14 +372,20 @@ mod tests {
         assert!(d.get("site-99").is_some());
     }
 
-    #[test]
-    fn usual_hours_cover_most_activity() {
+    /// Ten days of activity every hour from 08:00 to 16:59 UTC.
+    fn office_hours_for_ten_days() -> Baseline {
         let mut b = Baseline::default();
         for day in 1..=10 {
             for hour in 8..17 {
                 b.observe(t(day, hour), Observation::default(), 30.0);
             }
         }
+        b
+    }
+
+    #[test]
+    fn usual_hours_cover_most_activity() {
+        let mut b = office_hours_for_ten_days();
         b.observe(t(11, 2), Observation::default(), 30.0);
         let hours = b.usual_hours(0.8);
         assert!(!hours.contains(&2));
@@ -389,12 +395,7 @@ mod tests {
 
     #[test]
     fn a_discounted_day_does_not_teach_its_hours() {
-        let mut b = Baseline::default();
-        for day in 1..=10 {
-            for hour in 8..17 {
-                b.observe(t(day, hour), Observation::default(), 30.0);
-            }
-        }
+        let mut b = office_hours_for_ten_days();
         // Day 11: a burst at 21:00 that triggered; day 12: an ordinary day.
         for _ in 0..200 {
             b.observe(t(11, 21), Observation::default(), 30.0);
@@ -404,12 +405,7 @@ mod tests {
         assert!(!b.usual_hours(0.8).contains(&21));
 
         // Without the discount the same burst becomes a usual hour once its day is over.
-        let mut c = Baseline::default();
-        for day in 1..=10 {
-            for hour in 8..17 {
-                c.observe(t(day, hour), Observation::default(), 30.0);
-            }
-        }
+        let mut c = office_hours_for_ten_days();
         for _ in 0..200 {
             c.observe(t(11, 21), Observation::default(), 30.0);
         }

@@ -154,64 +154,83 @@ fn host(ctx: &CaseContext, base: f64) -> Vec<Hypothesis> {
         .first()
         .map(|t| day(t.time))
         .unwrap_or_default();
-    let mut bad = hyp(
-        HypothesisKind::Malicious,
-        "Host compromise".into(),
-        base,
-        format!(
-            "Malware or an intruder on {name} may be acting with the rights of its users and \
-             services."
+    whole_case_pair(
+        ctx,
+        hyp(
+            HypothesisKind::Malicious,
+            "Host compromise".into(),
+            base,
+            format!(
+                "Malware or an intruder on {name} may be acting with the rights of its users \
+                 and services."
+            ),
         ),
-    );
-    bad.verification_steps = vec![
-        format!(
-            "Review the endpoint alerts and process tree of {name} in Defender for Endpoint for \
-             the case window"
+        vec![
+            format!(
+                "Review the endpoint alerts and process tree of {name} in Defender for Endpoint \
+                 for the case window"
+            ),
+            format!("List the accounts that signed in to {name} in the case window and check each"),
+            format!("Check whether {name} contacted addresses or hosts it never contacted before"),
+        ],
+        hyp(
+            HypothesisKind::Benign,
+            "Maintenance or software deployment".into(),
+            benign_likelihood(base),
+            "Patching, deployments and administrator sessions look unusual on a quiet machine."
+                .into(),
         ),
-        format!("List the accounts that signed in to {name} in the case window and check each"),
-        format!("Check whether {name} contacted addresses or hosts it never contacted before"),
-    ];
-    bad.evidence_ids = evidence_of(ctx, ALL_KINDS);
-    let mut good = hyp(
-        HypothesisKind::Benign,
-        "Maintenance or software deployment".into(),
-        benign_likelihood(base),
-        "Patching, deployments and administrator sessions look unusual on a quiet machine.".into(),
-    );
-    good.verification_steps = vec![
-        format!("Match the activity on {name} to a change record or deployment on {when}"),
-        format!("Ask the owner of {name} whether administrators worked on it"),
-    ];
-    good.evidence_ids = evidence_of(ctx, ALL_KINDS);
-    vec![bad, good]
+        vec![
+            format!("Match the activity on {name} to a change record or deployment on {when}"),
+            format!("Ask the owner of {name} whether administrators worked on it"),
+        ],
+    )
 }
 
 /// Themes for an IP address: attacker infrastructure against shared egress.
 fn address(ctx: &CaseContext, base: f64) -> Vec<Hypothesis> {
     let ip = &ctx.entity.display;
-    let mut bad = hyp(
-        HypothesisKind::Malicious,
-        "Attacker infrastructure".into(),
-        base,
-        format!("{ip} may be used for password spraying, token replay or as a compromised device."),
-    );
-    bad.verification_steps = vec![
-        format!("Look up {ip} and the network it belongs to in threat intelligence"),
-        format!("List every account that signed in from {ip} and the outcome of each attempt"),
-        format!("Check whether sign-ins from {ip} passed MFA or used legacy authentication"),
-    ];
-    bad.evidence_ids = evidence_of(ctx, ALL_KINDS);
-    let mut good = hyp(
-        HypothesisKind::Benign,
-        "Shared corporate egress".into(),
-        benign_likelihood(base),
-        "NAT gateways, VPNs and proxies put many users behind one address.".into(),
-    );
-    good.verification_steps = vec![
-        format!("Check whether {ip} is a corporate NAT, VPN or proxy address"),
-        format!("Compare the accounts seen from {ip} with the population it usually serves"),
-    ];
-    good.evidence_ids = evidence_of(ctx, ALL_KINDS);
+    whole_case_pair(
+        ctx,
+        hyp(
+            HypothesisKind::Malicious,
+            "Attacker infrastructure".into(),
+            base,
+            format!(
+                "{ip} may be used for password spraying, token replay or as a compromised device."
+            ),
+        ),
+        vec![
+            format!("Look up {ip} and the network it belongs to in threat intelligence"),
+            format!("List every account that signed in from {ip} and the outcome of each attempt"),
+            format!("Check whether sign-ins from {ip} passed MFA or used legacy authentication"),
+        ],
+        hyp(
+            HypothesisKind::Benign,
+            "Shared corporate egress".into(),
+            benign_likelihood(base),
+            "NAT gateways, VPNs and proxies put many users behind one address.".into(),
+        ),
+        vec![
+            format!("Check whether {ip} is a corporate NAT, VPN or proxy address"),
+            format!("Compare the accounts seen from {ip} with the population it usually serves"),
+        ],
+    )
+}
+
+/// A malicious and a benign hypothesis that both rest on every trigger of the case.
+fn whole_case_pair(
+    ctx: &CaseContext,
+    mut bad: Hypothesis,
+    bad_steps: Vec<String>,
+    mut good: Hypothesis,
+    good_steps: Vec<String>,
+) -> Vec<Hypothesis> {
+    let evidence = evidence_of(ctx, ALL_KINDS);
+    bad.verification_steps = bad_steps;
+    bad.evidence_ids = evidence.clone();
+    good.verification_steps = good_steps;
+    good.evidence_ids = evidence;
     vec![bad, good]
 }
 
